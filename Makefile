@@ -1,0 +1,113 @@
+# dlock: plain GNU make. User CFLAGS/LDFLAGS are added to ours.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+SANITIZE ?=
+
+HIREDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS := $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
+
+WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wvla -fno-common
+ifeq ($(DEVELOPER),1)
+WARNINGS += -Werror
+endif
+SAN_FLAGS = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all)
+OPT ?= -O2
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) -g $(WARNINGS) $(SAN_FLAGS) \
+	$(HIREDIS_CFLAGS) -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+LIBS = $(HIREDIS_LIBS) -lpthread
+
+LIB_SRC = $(wildcard lib/*.c)
+CMD_SRC = $(wildcard cmd/*.c)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ = $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
+
+DLOCK = $(BUILD)/dlock
+
+.PHONY: all check unit integration install uninstall clean asan tsan \
+	lint demo deps bench torture
+
+all: $(DLOCK)
+
+$(BUILD)/%.o: %.c | deps-present
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libdlock.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(DLOCK): $(CMD_OBJ) $(BUILD)/libdlock.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libdlock.a $(LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdlock.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Ilib -o $@ $< \
+		$(BUILD)/libdlock.a $(LIBS)
+
+# Says what is missing and how to get it, instead of a compiler error.
+.PHONY: deps-present
+deps-present:
+	@tests/deps.sh check build
+
+deps:
+	tests/deps.sh install
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(DLOCK)
+	@tests/deps.sh check test
+	@DLOCK=$(abspath $(DLOCK)) tests/run.sh tests/integration/*.sh
+
+check: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+asan:
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT=-O1 check
+
+tsan:
+	$(MAKE) BUILD=build/tsan SANITIZE=thread OPT=-O1 check
+
+lint:
+	tests/lint.sh
+
+demo: $(DLOCK)
+	@DLOCK=$(abspath $(DLOCK)) tests/demo.sh
+
+bench: $(DLOCK)
+	@DLOCK=$(abspath $(DLOCK)) tests/bench/run.sh
+
+install: $(DLOCK)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(DLOCK) $(DESTDIR)$(BINDIR)/dlock
+	install -m 644 man/dlock.1 $(DESTDIR)$(MANDIR)/man1/dlock.1
+	install -m 644 completions/dlock.bash $(DESTDIR)$(BASHCOMPDIR)/dlock
+	install -m 644 completions/_dlock $(DESTDIR)$(ZSHCOMPDIR)/_dlock
+	install -m 644 completions/dlock.fish $(DESTDIR)$(FISHCOMPDIR)/dlock.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dlock $(DESTDIR)$(MANDIR)/man1/dlock.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/dlock $(DESTDIR)$(ZSHCOMPDIR)/_dlock \
+		$(DESTDIR)$(FISHCOMPDIR)/dlock.fish
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

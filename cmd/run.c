@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+extern char **environ;
+
+const char run_help[] =
+	"Usage: dlock run [OPTIONS] NAME [--] COMMAND [ARG...]\n"
+	"       dlock run [OPTIONS] NAME -c 'SHELL COMMAND'\n"
+	"\n"
+	"Take lock NAME, run COMMAND while a thread renews the lease, release\n"
+	"the lock when COMMAND ends, and exit with COMMAND's status.\n"
+	"\n"
+	"Options:\n"
+	"  -n, --nonblock            fail at once if the lock is held (exit 1)\n"
+	"  -w, --timeout D           wait at most D for the lock (exit 1 after)\n"
+	"                            (also --wait); 0 is the same as -n\n"
+	"  -E, --conflict-exit-code N  exit status for -n and -w (default 1)\n"
+	"  -c, --command STRING      run STRING with $SHELL -c (else /bin/sh)\n"
+	"  -x, --exclusive           exclusive lock (the default)\n"
+	"      --ttl D               lease, renewed every D/3 (default 30s)\n"
+	"  -q, --quiet               no message when the lock is busy or the\n"
+	"                            wait runs out\n"
+	"      --verbose             say who holds the lock, when it is taken\n"
+	"                            and released\n"
+	"  -h, --help                show this help\n"
+	"\n"
+	GLOBAL_HELP
+	"\n"
+	"Durations: 250ms, 1.5 (seconds), 30s, 5m, 2h. Without -n or -w, wait\n"
+	"as long as it takes. Names: up to 200 letters, digits and . _ - : / @ + =\n"
+	"\n"
+	"COMMAND gets DLOCK_NAME, DLOCK_TOKEN (a fencing token that grows with\n"
+	"every new holder), DLOCK_OWNER and DLOCK_TTL_MS. Exit status: COMMAND's;\n"
+	"128+N if it was killed by signal N; 1 (or -E) on conflict; 64 usage;\n"
+	"69 server unreachable; 75 lease lost; 77 authentication; 78 config;\n"
+	"126 cannot execute; 127 not found.\n";
+
+struct run_opts {
+	const char *name;
+	char **argv;		/* the command */
+	char *shell_argv[4];	/* for -c */
+	int64_t ttl_ms;
+	int64_t wait_ms;
+	int conflict_status;
+	bool quiet;
+	bool verbose;
+};
+
+/* Signals that stop a wait, and are forwarded to the command. */
+static const int stop_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+};
+
+#define LOSS_SIGNAL SIGTERM
+#define KILL_AFTER_MS 10000
+
+static void verbose_log(void *arg, const char *msg)
+{
+	(void)arg;
+	errorf("%s", msg);
+}
+
+static int parse_duration_option(const char *opt, const char *arg,
+				 bool allow_zero, int64_t *ms)
+{
+	struct dlock_error err;
+
+	if (dlock_parse_duration(arg, allow_zero, ms, &err))
+		return usage_error("%s: %s", opt, err.msg);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct dlock_config *cfg,
+		      struct run_opts *o)
+{
+	static const struct option options[] = {
+		{ "nonblock", no_argument, NULL, 'n' },
+		{ "nb", no_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "conflict-exit-code", required_argument, NULL, 'E' },
+		{ "command", required_argument, NULL, 'c' },
+		{ "exclusive", no_argument, NULL, 'x' },
+		{ "no-fork", no_argument, NULL, 'F' },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *shell_command = NULL;
+	struct dlock_error err;
+	int opt, status = 0;
+	long n;
+
+	o->ttl_ms = DLOCK_DEFAULT_TTL_MS;
+	o->wait_ms = -1;
+	o->conflict_status = EXIT_CONFLICT;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:nw:E:c:xFqh", options,
+				  NULL)) != -1) {
+		if (global_option(cfg, opt, optarg, &status)) {
+			if (status)
+				return status;
+			continue;
+		}
+		switch (opt) {
+		case 'n':
+			o->wait_ms = 0;
+			break;
+		case 'w':
+			status = parse_duration_option("-w", optarg, true,
+						       &o->wait_ms);
+			break;
+		case 'E':
+			if (dlock_parse_uint(optarg, 255, &n, &err))
+				return usage_error("-E: %s", err.msg);
+			o->conflict_status = (int)n;
+			break;
+		case 'c':
+			shell_command = optarg;
+			break;
+		case 'x':
+			break;
+		case 'F':
+			return usage_error("-F/--no-fork cannot work with dlock: "
+					   "dlock must stay alive to renew the "
+					   "lease while the command runs");
+		case OPT_TTL:
+			status = parse_duration_option("--ttl", optarg, false,
+						       &o->ttl_ms);
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		case 'h':
+			print_help(run_help);
+			return -1;
+		default:
+			return bad_option(argv, opt);
+		}
+		if (status)
+			return status;
+	}
+	if (optind >= argc)
+		return usage_error("run: no lock name given; use 'dlock run "
+				   "NAME COMMAND'");
+	o->name = argv[optind++];
+	if (dlock_check_name(o->name, &err))
+		return usage_error("%s", err.msg);
+	/* flock(1) takes "-c STRING" after the lock name too. */
+	if (!shell_command && optind < argc &&
+	    (strcmp(argv[optind], "-c") == 0 ||
+	     strcmp(argv[optind], "--command") == 0)) {
+		if (optind + 1 >= argc)
+			return usage_error("option '%s' needs a value",
+					   argv[optind]);
+		shell_command = argv[optind + 1];
+		optind += 2;
+		if (optind < argc)
+			return usage_error("-c takes one string; quote the "
+					   "whole shell command");
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (shell_command) {
+		const char *shell = getenv("SHELL");
+
+		if (optind < argc)
+			return usage_error("give either -c STRING or a "
+					   "COMMAND, not both");
+		o->shell_argv[0] = (char *)(shell && *shell ? shell : "/bin/sh");
+		o->shell_argv[1] = (char *)"-c";
+		o->shell_argv[2] = (char *)shell_command;
+		o->argv = o->shell_argv;
+		return 0;
+	}
+	if (optind >= argc)
+		return usage_error("run: no command given after '%s'", o->name);
+	o->argv = argv + optind;
+	return 0;
+}
+
+/* The command as other users see it in holder details. */
+static void command_line(char **argv, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; *argv && n < size; argv++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? " " : "",
+				      *argv);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* The signal that made the signalfd readable; 0 if none is pending. */
+static int take_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+struct supervision {
+	struct dlock_child *child;
+	struct dlock_lease *lease;
+	int sfd;
+	bool lost;
+	int64_t kill_at;	/* CLOCK_MONOTONIC ms of the SIGKILL, once lost */
+};
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_lease_lost(struct supervision *s)
+{
+	struct dlock_error err;
+
+	if (s->lost || dlock_lease_check(s->lease, &err) == 0)
+		return;
+	s->lost = true;
+	errorf("%s; stopping the command (SIG%s, SIGKILL after %ds)", err.msg,
+	       sigabbrev_np(LOSS_SIGNAL), KILL_AFTER_MS / 1000);
+	dlock_child_signal_group(s->child, LOSS_SIGNAL);
+	s->kill_at = monotonic_ms() + KILL_AFTER_MS;
+}
+
+/* Forwards signals and watches the lease until the command ends. */
+static int supervise(struct supervision *s)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = s->sfd, .events = POLLIN },
+		{ .fd = s->lease ? dlock_lease_fd(s->lease) : -1,
+		  .events = POLLIN },
+	};
+	int status;
+
+	for (;;) {
+		int timeout = -1, sig;
+
+		if (s->lost) {
+			int64_t left = s->kill_at - monotonic_ms();
+
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			errorf("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (s->lost && monotonic_ms() >= s->kill_at) {
+			dlock_child_signal_group(s->child, SIGKILL);
+			s->kill_at = INT64_MAX;
+		}
+		if (pfd[1].revents & POLLIN) {
+			on_lease_lost(s);
+			pfd[1].fd = -1;
+		}
+		while ((sig = take_signal(s->sfd)) > 0) {
+			if (sig != SIGCHLD)
+				dlock_child_signal(s->child, sig);
+		}
+		if (dlock_child_poll(s->child, &status))
+			return status;
+	}
+}
+
+static int status_of(int wstatus)
+{
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return WEXITSTATUS(wstatus);
+}
+
+static int run_locked(struct run_opts *o, struct dlock_config *cfg,
+		      struct dlock *d, struct dlock_lock *lock, int sfd,
+		      const sigset_t *run_set)
+{
+	struct supervision s = { .sfd = sfd };
+	struct dlock_error err;
+	char **env = NULL;
+	int status, exec_errno;
+
+	if (!dlock_lock_is_reentrant(lock) &&
+	    dlock_lease_start(cfg, lock, o->verbose ? verbose_log : NULL, NULL,
+			      &s.lease, &err)) {
+		errorf("%s", err.msg);
+		status = EXIT_INTERNAL;
+		goto out_release;
+	}
+	env = dlock_child_env(environ, lock);
+	if (!env) {
+		errorf("out of memory");
+		status = EXIT_INTERNAL;
+		goto out_release;
+	}
+	if (signalfd(sfd, run_set, 0) < 0) {
+		errorf("signalfd: %s", strerror(errno));
+		status = EXIT_INTERNAL;
+		goto out_release;
+	}
+	if (dlock_child_spawn(o->argv, env, &s.child, &exec_errno, &err)) {
+		errorf("%s", err.msg);
+		status = exec_errno == ENOENT ? EXIT_NOT_FOUND :
+			 EXIT_CANNOT_EXEC;
+		goto out_release;
+	}
+	status = supervise(&s);
+	status = status < 0 ? EXIT_INTERNAL : status_of(status);
+out_release:
+	dlock_lease_stop(s.lease);
+	dlock_child_free(s.child);
+	dlock_env_free(env);
+	if (s.lost) {
+		dlock_lock_free(lock);
+		return EXIT_LOST;
+	}
+	if (dlock_release(d, lock, &err)) {
+		if (err.code == DLOCK_ELOST) {
+			errorf("%s", err.msg);
+			return EXIT_LOST;
+		}
+		errorf("warning: %s; the lock expires by itself within its "
+		       "lease", err.msg);
+	} else if (o->verbose) {
+		errorf("released lock '%s'", o->name);
+	}
+	return status;
+}
+
+static int run(struct run_opts *o, struct dlock_config *cfg)
+{
+	struct dlock_acquire_opts aopts = {
+		.ttl_ms = o->ttl_ms,
+		.wait_ms = o->wait_ms,
+		.inherited_owner = getenv("DLOCK_OWNER"),
+	};
+	sigset_t wait_set, run_set;
+	struct dlock_lock *lock = NULL;
+	struct dlock_error err;
+	struct dlock *d = NULL;
+	struct timespec start;
+	char cmdline[1024];
+	int sfd, rc, status;
+
+	/*
+	 * Every signal we handle is blocked before any thread exists, and
+	 * read from one signalfd. While waiting only the stopping ones end
+	 * the wait; a terminal resize waits for the command.
+	 */
+	sigemptyset(&wait_set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(int); i++)
+		sigaddset(&wait_set, stop_signals[i]);
+	run_set = wait_set;
+	sigaddset(&run_set, SIGWINCH);
+	sigaddset(&run_set, SIGCHLD);
+	{
+		sigset_t blocked = run_set;
+
+		/* Taking the terminal back from the command's group. */
+		sigaddset(&blocked, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &blocked, NULL);
+	}
+	sfd = signalfd(-1, &wait_set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		errorf("signalfd: %s", strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	status = resolve_config(cfg);
+	if (status)
+		goto out_close;
+	if (dlock_config_url_count(cfg) > 1) {
+		status = usage_error("several --url given, but quorum mode is "
+				     "not available in this version; give one");
+		goto out_close;
+	}
+	d = dlock_new(cfg);
+	if (!d) {
+		errorf("out of memory");
+		status = EXIT_INTERNAL;
+		goto out_close;
+	}
+	if (o->verbose)
+		dlock_set_log(d, verbose_log, NULL);
+	dlock_set_cancel_fd(d, sfd);
+	command_line(o->argv, cmdline, sizeof(cmdline));
+	aopts.command_line = cmdline;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rc = dlock_acquire(d, o->name, &aopts, &lock, &err);
+	switch (rc) {
+	case 0:
+		break;
+	case DLOCK_EBUSY:
+		if (!o->quiet)
+			errorf("%s; not waiting (-n)", err.msg);
+		status = o->conflict_status;
+		goto out_free;
+	case DLOCK_ETIMEDOUT:
+		if (!o->quiet)
+			errorf("%s (-w %.3gs)", err.msg,
+			       (double)o->wait_ms / 1000);
+		status = o->conflict_status;
+		goto out_free;
+	case DLOCK_ECANCELED: {
+		int sig = take_signal(sfd);
+
+		if (o->verbose)
+			errorf("SIG%s while waiting for lock '%s'; nothing "
+			       "was run", sig ? sigabbrev_np(sig) : "?",
+			       o->name);
+		status = 128 + sig;
+		goto out_free;
+	}
+	default:
+		errorf("%s", err.msg);
+		status = exit_status(rc);
+		goto out_free;
+	}
+	if (o->verbose) {
+		if (dlock_lock_is_reentrant(lock))
+			errorf("lock '%s' is already held by this process "
+			       "tree; running at once", o->name);
+		else
+			errorf("took lock '%s' in %.3fs (token %s, lease "
+			       "%.3gs)", o->name, seconds_since(&start),
+			       dlock_lock_fence(lock), (double)o->ttl_ms / 1000);
+	}
+	status = run_locked(o, cfg, d, lock, sfd, &run_set);
+out_free:
+	dlock_free(d);
+out_close:
+	close(sfd);
+	return status;
+}
+
+int cmd_run(int argc, char **argv, struct dlock_config *cfg)
+{
+	struct run_opts o = { 0 };
+	int status = parse_args(argc, argv, cfg, &o);
+
+	if (status)
+		return status < 0 ? 0 : status;
+	return run(&o, cfg);
+}

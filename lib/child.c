@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command runs in a process group of its own, so that the whole tree
+ * can be signalled at once without touching dlock or its neighbours in a
+ * pipeline. When dlock owns the terminal, that group becomes the terminal's
+ * foreground group, as a shell would do, so ^C and ^Z go to the command
+ * only (and once), and reading the terminal works.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "lock.h"
+
+struct dlock_child {
+	pid_t pid;
+	int tty_fd;	/* our controlling terminal when we own it, else -1 */
+};
+
+static bool is_lock_var(const char *entry)
+{
+	static const char *const names[] = {
+		"DLOCK_PASSWORD=", "DLOCK_NAME=", "DLOCK_TOKEN=",
+		"DLOCK_OWNER=", "DLOCK_TTL_MS=",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(entry, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+char **dlock_child_env(char *const envp[], const struct dlock_lock *lock)
+{
+	size_t n = 0, out = 0;
+	char **env;
+
+	while (envp[n])
+		n++;
+	env = calloc(n + 5, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(envp[i], "DLOCK_PASSWORD=", 15) == 0)
+			continue;
+		if (!lock->reentrant && is_lock_var(envp[i]))
+			continue;
+		env[out] = strdup(envp[i]);
+		if (!env[out++])
+			goto oom;
+	}
+	if (lock->reentrant)
+		return env;
+	if (asprintf(&env[out++], "DLOCK_NAME=%s", lock->name) < 0 ||
+	    asprintf(&env[out++], "DLOCK_TOKEN=%s", lock->fence) < 0 ||
+	    asprintf(&env[out++], "DLOCK_OWNER=%s", lock->owner) < 0 ||
+	    asprintf(&env[out++], "DLOCK_TTL_MS=%lld",
+		     (long long)lock->ttl_ms) < 0) {
+		env[out - 1] = NULL;
+		goto oom;
+	}
+	return env;
+oom:
+	dlock_env_free(env);
+	return NULL;
+}
+
+void dlock_env_free(char **env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* The controlling terminal, if dlock's process group has it now. */
+static int foreground_tty(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -1;
+	if (tcgetpgrp(fd) != getpgrp()) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Only async-signal-safe calls here: other threads may hold locks. */
+static void exec_child(char *const argv[], char *const envp[], int tty_fd,
+		       pid_t parent, int report_fd)
+{
+	sigset_t none;
+	int e;
+
+	setpgid(0, 0);
+	if (tty_fd >= 0)
+		tcsetpgrp(tty_fd, getpid());	/* SIGTTOU is still blocked */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);	/* dlock died before we could ask */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvpe(argv[0], argv, envp);
+	e = errno;
+	if (write(report_fd, &e, sizeof(e)) < 0) {
+		/* The parent then sees a plain exit status 126 or 127. */
+	}
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+int dlock_child_spawn(char *const argv[], char *const envp[],
+		      struct dlock_child **out, int *exec_errno,
+		      struct dlock_error *err)
+{
+	struct dlock_child *c = calloc(1, sizeof(*c));
+	pid_t parent = getpid();
+	int report[2], e = 0;
+	ssize_t n;
+
+	*exec_errno = 0;
+	if (!c)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		free(c);
+		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(errno));
+	}
+	c->tty_fd = foreground_tty();
+	c->pid = fork();
+	if (c->pid == 0)
+		exec_child(argv, envp, c->tty_fd, parent, report[1]);
+	e = errno;
+	close(report[1]);
+	if (c->pid < 0) {
+		close(report[0]);
+		dlock_child_free(c);
+		return set_error(err, DLOCK_ESYS, "cannot start '%s': fork: %s",
+				 argv[0], strerror(e));
+	}
+	/* Both sides set the group, whichever runs first. */
+	setpgid(c->pid, c->pid);
+	if (c->tty_fd >= 0)
+		tcsetpgrp(c->tty_fd, c->pid);
+	do
+		n = read(report[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(report[0]);
+	if (n == sizeof(e)) {
+		int status;
+
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (c->tty_fd >= 0)
+			tcsetpgrp(c->tty_fd, getpgrp());
+		dlock_child_free(c);
+		*exec_errno = e;
+		return set_error(err, DLOCK_ESYS, "cannot run '%s': %s%s",
+				 argv[0], strerror(e), e == ENOENT ?
+				 "; check the name and PATH" : "");
+	}
+	*out = c;
+	return 0;
+}
+
+int dlock_child_pid(const struct dlock_child *c)
+{
+	return c->pid;
+}
+
+int dlock_child_signal(struct dlock_child *c, int sig)
+{
+	if (kill(c->pid, sig) < 0 && errno != ESRCH)
+		return DLOCK_ESYS;
+	return 0;
+}
+
+int dlock_child_signal_group(struct dlock_child *c, int sig)
+{
+	if (killpg(c->pid, sig) < 0 && errno != ESRCH)
+		return DLOCK_ESYS;
+	return 0;
+}
+
+/* ^Z: do what the shell expects of a job, then carry the command along. */
+static void follow_stop(struct dlock_child *c)
+{
+	tcsetpgrp(c->tty_fd, getpgrp());
+	kill(getpid(), SIGSTOP);
+	/* Continued: by "fg" if the terminal is ours again, else by "bg". */
+	if (tcgetpgrp(c->tty_fd) == getpgrp())
+		tcsetpgrp(c->tty_fd, c->pid);
+	killpg(c->pid, SIGCONT);
+}
+
+int dlock_child_poll(struct dlock_child *c, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(c->pid, status, WNOHANG | WUNTRACED);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		if (WIFSTOPPED(*status)) {
+			if (c->tty_fd >= 0)
+				follow_stop(c);
+			continue;
+		}
+		if (c->tty_fd >= 0)
+			tcsetpgrp(c->tty_fd, getpgrp());
+		return 1;
+	}
+}
+
+void dlock_child_free(struct dlock_child *c)
+{
+	if (!c)
+		return;
+	if (c->tty_fd >= 0)
+		close(c->tty_fd);
+	free(c);
+}

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "transport.h"
+
+struct conn {
+	struct transport *t;
+	redisReader *reader;
+	const struct url *url;
+	const char *user;
+	bool broken;
+};
+
+const char *conn_display(const struct conn *c)
+{
+	return c->url->display;
+}
+
+static int io_failed(struct conn *c, struct dlock_error *err, int code,
+		     const char *what)
+{
+	c->broken = true;
+	if (code == DLOCK_ETIMEDOUT)
+		return set_error(err, DLOCK_ECONN,
+				 "%s did not answer in time (%s)",
+				 c->url->display, what);
+	return set_error(err, code, "connection to %s lost (%s): %s",
+			 c->url->display, what, strerror(errno));
+}
+
+/*
+ * Waits for the transport's event or cancel_fd. Returns 0 when the
+ * transport is ready, or a DLOCK_E* code.
+ */
+static int wait_ready(struct conn *c, short want, int64_t deadline,
+		      int cancel_fd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = c->t->fd, .events = want },
+		{ .fd = cancel_fd, .events = POLLIN },
+	};
+	int rc;
+
+	for (;;) {
+		rc = poll(pfd, cancel_fd >= 0 ? 2 : 1, ms_until(deadline));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return DLOCK_ESYS;
+		if (rc == 0)
+			return DLOCK_ETIMEDOUT;
+		if (cancel_fd >= 0 && (pfd[1].revents & POLLIN))
+			return DLOCK_ECANCELED;
+		return 0;
+	}
+}
+
+static int send_all(struct conn *c, const char *buf, size_t len,
+		    int64_t deadline, struct dlock_error *err)
+{
+	while (len) {
+		short want = 0;
+		ssize_t n = c->t->ops->send(c->t, buf, len, &want);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && want) {
+			int rc = wait_ready(c, want, deadline, -1);
+
+			if (rc)
+				return io_failed(c, err, rc, "sending");
+			continue;
+		}
+		return io_failed(c, err, DLOCK_ECONN, "sending");
+	}
+	return 0;
+}
+
+static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
+		      redisReply **reply, struct dlock_error *err)
+{
+	char buf[16384];
+
+	for (;;) {
+		void *r = NULL;
+		short want = 0;
+		ssize_t n;
+
+		if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+			c->broken = true;
+			return set_error(err, DLOCK_ECONN,
+					 "%s sent something that is not "
+					 "Redis protocol: %s; is it a Redis "
+					 "server?", c->url->display,
+					 c->reader->errstr);
+		}
+		if (r) {
+			*reply = r;
+			return 0;
+		}
+		n = c->t->ops->recv(c->t, buf, sizeof(buf), &want);
+		if (n > 0) {
+			redisReaderFeed(c->reader, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			errno = ECONNRESET;
+			return io_failed(c, err, DLOCK_ECONN, "reading");
+		}
+		if (!want)
+			return io_failed(c, err, DLOCK_ECONN, "reading");
+		n = wait_ready(c, want, deadline, cancel_fd);
+		if (n == DLOCK_ECANCELED) {
+			c->broken = true;
+			return set_error(err, DLOCK_ECANCELED, "canceled");
+		}
+		if (n)
+			return io_failed(c, err, (int)n, "reading");
+	}
+}
+
+int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
+	      const char **argv, const size_t *lens, redisReply **reply,
+	      struct dlock_error *err)
+{
+	char *cmd = NULL;
+	int len, rc;
+
+	if (c->broken)
+		return set_error(err, DLOCK_ECONN, "connection to %s is broken",
+				 c->url->display);
+	len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	rc = send_all(c, cmd, (size_t)len, deadline, err);
+	/* AUTH carries a password: do not leave it in freed memory. */
+	explicit_bzero(cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	if (rc)
+		return rc;
+	return read_reply(c, deadline, cancel_fd, reply, err);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int reply_error(const struct conn *c, const redisReply *r, const char *what,
+		struct dlock_error *err)
+{
+	const char *m, *url = c->url->display;
+	const char *user = c->user ? c->user : "default";
+
+	if (r->type != REDIS_REPLY_ERROR)
+		return 0;
+	m = r->str;
+	if (starts_with(m, "NOAUTH"))
+		return set_error(err, DLOCK_EAUTH,
+				 "%s requires a password; set DLOCK_PASSWORD "
+				 "or --password-file", url);
+	if (starts_with(m, "WRONGPASS") || starts_with(m, "ERR invalid password") ||
+	    starts_with(m, "ERR invalid username-password"))
+		return set_error(err, DLOCK_EAUTH,
+				 "%s refused user '%s': wrong user name or "
+				 "password", url, user);
+	if (strstr(m, "without any password configured") ||
+	    starts_with(m, "ERR Client sent AUTH, but no password is set"))
+		return set_error(err, DLOCK_EAUTH,
+				 "a password was given but %s has none set; "
+				 "remove the password setting", url);
+	if (starts_with(m, "NOPERM"))
+		return set_error(err, DLOCK_EAUTH,
+				 "%s: user '%s' may not %s: %s; see the ACL "
+				 "rule in dlock(1)", url, user, what, m);
+	if (starts_with(m, "ERR DB index is out of range") ||
+	    starts_with(m, "ERR invalid DB index"))
+		return set_error(err, DLOCK_ECONFIG,
+				 "%s: no such database; use a smaller number "
+				 "in the URL", url);
+	if (starts_with(m, "READONLY"))
+		return set_error(err, DLOCK_ESERVER,
+				 "%s is a read-only replica; point --url at "
+				 "the primary", url);
+	if (starts_with(m, "OOM"))
+		return set_error(err, DLOCK_ESERVER,
+				 "%s is out of memory (maxmemory) and refuses "
+				 "writes; free memory or raise maxmemory", url);
+	if (starts_with(m, "LOADING") || starts_with(m, "BUSY") ||
+	    starts_with(m, "MASTERDOWN") || starts_with(m, "TRYAGAIN") ||
+	    starts_with(m, "CLUSTERDOWN"))
+		return set_error(err, DLOCK_ECONN,
+				 "%s cannot serve requests yet: %s", url, m);
+	if (starts_with(m, "MOVED") || starts_with(m, "ASK"))
+		return set_error(err, DLOCK_ESERVER,
+				 "%s is a Redis Cluster node that does not own "
+				 "this lock (%s); this version of dlock does "
+				 "not follow cluster redirections", url, m);
+	return set_error(err, DLOCK_ESERVER, "%s refused to %s: %s", url,
+			 what, m);
+}
+
+/* AUTH and SELECT, pipelined: one round trip for both. */
+static int handshake(struct conn *c, const struct dlock_config *cfg,
+		     int64_t deadline, struct dlock_error *err)
+{
+	const char *password = cfg->password ? cfg->password : c->url->password;
+	char db[24], *cmds[2];
+	int lens[2], n = 0, rc = 0;
+
+	if (password && c->user)
+		lens[n] = redisFormatCommand(&cmds[n], "AUTH %s %s", c->user,
+					     password);
+	else if (password)
+		lens[n] = redisFormatCommand(&cmds[n], "AUTH %s", password);
+	if (password && lens[n++] < 0)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (c->url->db) {
+		snprintf(db, sizeof(db), "%ld", c->url->db);
+		lens[n] = redisFormatCommand(&cmds[n], "SELECT %s", db);
+		if (lens[n++] < 0) {
+			rc = set_error(err, DLOCK_ENOMEM, "out of memory");
+			n--;
+			goto out_free;
+		}
+	}
+	for (int i = 0; i < n && !rc; i++)
+		rc = send_all(c, cmds[i], (size_t)lens[i], deadline, err);
+	for (int i = 0; i < n && !rc; i++) {
+		redisReply *r = NULL;
+
+		rc = read_reply(c, deadline, -1, &r, err);
+		if (!rc)
+			rc = reply_error(c, r, i == 0 && password ?
+					 "authenticate" : "select a database",
+					 err);
+		freeReplyObject(r);
+	}
+out_free:
+	for (int i = 0; i < n; i++) {
+		explicit_bzero(cmds[i], (size_t)lens[i]);
+		redisFreeCommand(cmds[i]);
+	}
+	return rc;
+}
+
+int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
+	      struct conn **out, struct dlock_error *err)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	c->url = &cfg->urls[index];
+	c->user = cfg->user ? cfg->user : c->url->user;
+	c->reader = redisReaderCreate();
+	if (!c->reader) {
+		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	rc = transport_open(c->url, deadline, &c->t, err);
+	if (rc)
+		goto out_free;
+	rc = handshake(c, cfg, deadline, err);
+	if (rc)
+		goto out_free;
+	*out = c;
+	return 0;
+out_free:
+	conn_close(c);
+	return rc;
+}
+
+void conn_close(struct conn *c)
+{
+	if (!c)
+		return;
+	transport_close(c->t);
+	if (c->reader)
+		redisReaderFree(c->reader);
+	free(c);
+}

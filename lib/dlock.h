@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dlock: named locks held in Redis.
+ *
+ * The library never prints and never exits. Every function that can fail
+ * returns 0 or a negative DLOCK_E* code; the message goes into a
+ * struct dlock_error the caller owns. Types are opaque except that one.
+ *
+ * Thread safety: a struct dlock and the locks it returns belong to one thread
+ * at a time. A struct dlock_lease runs its own thread with its own
+ * connection; its functions may be called from the thread that started it.
+ * The pure parsers are thread-safe.
+ */
+#ifndef DLOCK_H
+#define DLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DLOCK_VERSION "0.1.0"
+
+enum dlock_code {
+	DLOCK_OK = 0,
+	DLOCK_EUSAGE = -1,	/* bad input from the caller */
+	DLOCK_ECONFIG = -2,	/* bad URL, config file or password file */
+	DLOCK_ECONN = -3,	/* server unreachable, or the connection broke */
+	DLOCK_EAUTH = -4,	/* authentication or ACL refused */
+	DLOCK_EBUSY = -5,	/* the lock is held by someone else */
+	DLOCK_ETIMEDOUT = -6,	/* the caller's wait ran out */
+	DLOCK_ECANCELED = -7,	/* the cancel descriptor became readable */
+	DLOCK_ELOST = -8,	/* the lock is no longer ours */
+	DLOCK_ESERVER = -9,	/* the server refused (READONLY, OOM, ...) */
+	DLOCK_ESYS = -10,	/* a system call failed */
+	DLOCK_ENOMEM = -11,
+};
+
+#define DLOCK_ERRMSG_MAX 512
+
+/* A failure: the code and a message fit to print after "dlock: ". */
+struct dlock_error {
+	int code;
+	char msg[DLOCK_ERRMSG_MAX];
+};
+
+/* Longest lock name, in bytes. */
+#define DLOCK_NAME_MAX 200
+/* Longest key prefix, in bytes. */
+#define DLOCK_PREFIX_MAX 64
+
+/* Default lease, in milliseconds. */
+#define DLOCK_DEFAULT_TTL_MS 30000
+/* Default deadline for connecting and for each request, in milliseconds. */
+#define DLOCK_DEFAULT_CONNECT_TIMEOUT_MS 3000
+
+/*
+ * Parses a duration: "250ms", "1.5" (seconds, as flock), "30s", "5m", "2h".
+ * Stores milliseconds in *ms. Zero is accepted only when allow_zero is set.
+ * Returns 0, or DLOCK_EUSAGE with a message naming the value. Thread-safe.
+ */
+int dlock_parse_duration(const char *text, bool allow_zero, int64_t *ms,
+			 struct dlock_error *err);
+
+/*
+ * Parses a non-negative decimal integer no larger than max.
+ * Returns 0, or DLOCK_EUSAGE naming the value. Thread-safe.
+ */
+int dlock_parse_uint(const char *text, long max, long *value,
+		     struct dlock_error *err);
+
+/*
+ * Checks a lock name: 1 to DLOCK_NAME_MAX bytes of letters, digits and
+ * ". _ - : / @ + =", not starting with "-". Returns 0 or DLOCK_EUSAGE.
+ * Thread-safe.
+ */
+int dlock_check_name(const char *name, struct dlock_error *err);
+
+/* Settings, resolved from options, environment, config file and defaults. */
+struct dlock_config;
+
+/* Returns an empty config, or NULL when out of memory. */
+struct dlock_config *dlock_config_new(void);
+
+/* Frees a config and wipes any password it held. NULL is allowed. */
+void dlock_config_free(struct dlock_config *cfg);
+
+/*
+ * Sets a key from the command line, which beats every other source.
+ * Keys are those of the config file: "url" (may be given several times),
+ * "prefix", "connect-timeout", "user", "password-file", and "config" (the
+ * file to read). Returns 0 or DLOCK_EUSAGE for an unknown key or bad value.
+ */
+int dlock_config_set_option(struct dlock_config *cfg, const char *key,
+			    const char *value, struct dlock_error *err);
+
+/*
+ * Fills every key not set by an option from the environment, then the
+ * config file, then the defaults, and validates the result: URLs parsed,
+ * password file read. Returns 0, DLOCK_ECONFIG (bad URL, file or key),
+ * DLOCK_EUSAGE (bad value from the environment) or DLOCK_ENOMEM.
+ */
+int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err);
+
+/* Number of server URLs after resolution (more than one: quorum mode). */
+size_t dlock_config_url_count(const struct dlock_config *cfg);
+
+/*
+ * The URL at index i, password masked, for messages. Valid while cfg lives.
+ */
+const char *dlock_config_url_display(const struct dlock_config *cfg,
+				     size_t i);
+
+/* Deadline for connecting and for each request, in milliseconds. */
+int64_t dlock_config_connect_timeout(const struct dlock_config *cfg);
+
+/*
+ * Warnings found while resolving (for example a password on the command
+ * line), one per index, NULL past the end. Valid while cfg lives.
+ */
+const char *dlock_config_warning(const struct dlock_config *cfg, size_t i);
+
+/* A client: one server connection, opened on first use. */
+struct dlock;
+
+/* Receives progress messages (waits, retries); must be thread-safe. */
+typedef void dlock_log_fn(void *arg, const char *msg);
+
+/*
+ * Returns a client on cfg, which must be resolved and must outlive it, or
+ * NULL when out of memory. No connection is made yet.
+ */
+struct dlock *dlock_new(const struct dlock_config *cfg);
+
+/* Closes the connection and frees the client. NULL is allowed. */
+void dlock_free(struct dlock *d);
+
+/* Sends progress messages to fn; NULL turns them off. */
+void dlock_set_log(struct dlock *d, dlock_log_fn *fn, void *arg);
+
+/*
+ * While waiting for a lock, a readable cancel_fd makes the wait return
+ * DLOCK_ECANCELED. A request already sent is always finished first, so a
+ * cancelled wait never leaves a lock behind. -1 turns it off.
+ */
+void dlock_set_cancel_fd(struct dlock *d, int cancel_fd);
+
+/* Connects and authenticates now. Returns 0 or a DLOCK_E* code. */
+int dlock_connect(struct dlock *d, struct dlock_error *err);
+
+/* A held lock. */
+struct dlock_lock;
+
+struct dlock_acquire_opts {
+	int64_t ttl_ms;		/* the lease */
+	int64_t wait_ms;	/* 0: do not wait; negative: wait forever */
+	/*
+	 * The owner token the calling process runs under (DLOCK_OWNER from
+	 * the environment), or NULL. When the server says that token holds
+	 * the lock, acquisition succeeds at once and the lock is re-entrant:
+	 * it is neither renewed nor released by this holder.
+	 */
+	const char *inherited_owner;
+	const char *command_line;	/* shown to other users; may be NULL */
+};
+
+/*
+ * Takes lock name, waiting as opts says. On success stores the lock in
+ * *out. Returns 0; DLOCK_EBUSY when not waiting and the lock is held;
+ * DLOCK_ETIMEDOUT when the wait ran out; DLOCK_ECANCELED; or a connection,
+ * authentication or server error. A wait without a deadline rides out
+ * connection failures after the first successful connection, retrying with
+ * backoff; a wait with a deadline does so until the deadline.
+ */
+int dlock_acquire(struct dlock *d, const char *name,
+		  const struct dlock_acquire_opts *opts,
+		  struct dlock_lock **out, struct dlock_error *err);
+
+/*
+ * Releases the lock if it is still ours and frees it; a re-entrant lock is
+ * only freed. Returns 0, DLOCK_ELOST when the server no longer had it as
+ * ours, or a connection error (the lock then expires with its lease).
+ */
+int dlock_release(struct dlock *d, struct dlock_lock *lock,
+		  struct dlock_error *err);
+
+/* Frees the lock without telling the server. NULL is allowed. */
+void dlock_lock_free(struct dlock_lock *lock);
+
+/* The lock's name. */
+const char *dlock_lock_name(const struct dlock_lock *lock);
+
+/* The owner token: 32 hex digits from getrandom(2). */
+const char *dlock_lock_owner(const struct dlock_lock *lock);
+
+/* The fencing token: strictly increasing across successive holders. */
+const char *dlock_lock_fence(const struct dlock_lock *lock);
+
+/* The lease in milliseconds. */
+int64_t dlock_lock_ttl(const struct dlock_lock *lock);
+
+/* True when the lock was held already by the calling process tree. */
+bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
+
+/* Keeps a lock alive from a thread of its own. */
+struct dlock_lease;
+
+/*
+ * Starts renewing lock every ttl/3 on a connection of its own. The lock
+ * must stay alive until dlock_lease_stop(). Returns 0 or a DLOCK_E* code.
+ */
+int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
+		      dlock_log_fn *log, void *log_arg,
+		      struct dlock_lease **out, struct dlock_error *err);
+
+/*
+ * A descriptor that becomes readable once the lease is lost, for poll(2).
+ */
+int dlock_lease_fd(const struct dlock_lease *lease);
+
+/*
+ * Returns 0 while the lease holds, or DLOCK_ELOST with the reason and the
+ * time of the last successful renewal in err.
+ */
+int dlock_lease_check(struct dlock_lease *lease, struct dlock_error *err);
+
+/* Stops renewing, joins the thread and frees the lease. NULL is allowed. */
+void dlock_lease_stop(struct dlock_lease *lease);
+
+/* The command run under a lock. */
+struct dlock_child;
+
+/*
+ * Returns the environment for the command: envp without DLOCK_PASSWORD,
+ * plus DLOCK_NAME, DLOCK_TOKEN, DLOCK_OWNER and DLOCK_TTL_MS for lock
+ * (a re-entrant lock keeps those of the outer holder). NULL when out of
+ * memory. Free with dlock_env_free().
+ */
+char **dlock_child_env(char *const envp[], const struct dlock_lock *lock);
+
+/* Frees what dlock_child_env() returned. NULL is allowed. */
+void dlock_env_free(char **env);
+
+/*
+ * Runs argv (searched in PATH) with envp, in a process group of its own
+ * that gets the terminal when dlock has it, an empty signal mask, and
+ * SIGKILL should dlock die first. Call with every signal dlock handles
+ * blocked. Returns 0; or DLOCK_ESYS with *exec_errno set to the reason the
+ * command could not be executed (0 when it was not even started).
+ */
+int dlock_child_spawn(char *const argv[], char *const envp[],
+		      struct dlock_child **out, int *exec_errno,
+		      struct dlock_error *err);
+
+/* The command's process id, which is also its process group id. */
+int dlock_child_pid(const struct dlock_child *child);
+
+/* Sends sig to the command itself. Returns 0 or DLOCK_ESYS. */
+int dlock_child_signal(struct dlock_child *child, int sig);
+
+/* Sends sig to the command's whole process group. Returns 0 or DLOCK_ESYS. */
+int dlock_child_signal_group(struct dlock_child *child, int sig);
+
+/*
+ * Collects the command's state after a SIGCHLD. Returns 1 with the wait(2)
+ * status in *status once it has ended, 0 while it runs. When the command is
+ * stopped from the terminal (^Z), dlock hands the terminal back and stops
+ * itself, so the shell sees the job stop; once continued, it continues the
+ * command.
+ */
+int dlock_child_poll(struct dlock_child *child, int *status);
+
+/* Frees the child record; the process is not touched. NULL is allowed. */
+void dlock_child_free(struct dlock_child *child);
+
+/* Returns a static description of a DLOCK_E* code. Thread-safe. */
+const char *dlock_strerror(int code);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* Private declarations shared by the files of lib/. */
+#ifndef DLOCK_INTERNAL_H
+#define DLOCK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlock.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* Records a failure in err (which may be NULL) and returns code. */
+int set_error(struct dlock_error *err, int code, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t now_ms(void);
+
+/* Milliseconds left until deadline, never negative; -1 for no deadline. */
+int ms_until(int64_t deadline);
+
+#define NO_DEADLINE INT64_MAX
+
+/* Overwrites s before free() so that a password does not linger. */
+void free_secret(char *s);
+
+/* Fills buf with 2*len+1 bytes: len random bytes in hex. */
+int random_hex(char *buf, size_t len, struct dlock_error *err);
+
+/* SHA-1 of data, as 40 lower-case hex digits and a NUL. */
+void sha1_hex(const void *data, size_t len, char out[41]);
+
+/* ---- URLs ---- */
+
+enum url_kind { URL_TCP, URL_UNIX };
+
+struct url {
+	enum url_kind kind;
+	bool tls;
+	char *host;		/* URL_TCP: name or address, without [] */
+	int port;
+	char *path;		/* URL_UNIX */
+	long db;
+	char *user;		/* NULL when absent */
+	char *password;		/* NULL when absent */
+	char *display;		/* the URL with the password masked */
+};
+
+/* Parses text into u (pure). Returns 0 or DLOCK_ECONFIG. */
+int url_parse(const char *text, struct url *u, struct dlock_error *err);
+void url_clear(struct url *u);
+
+/* ---- config lines ---- */
+
+/*
+ * Splits one line of a config file (pure). On success *key and *value
+ * point into line, which is modified; both are NULL for a blank line or
+ * a comment. Returns 0 or DLOCK_ECONFIG.
+ */
+int config_split_line(char *line, char **key, char **value,
+		      struct dlock_error *err);
+
+/* Checks a key prefix (pure). Returns 0 or DLOCK_EUSAGE. */
+int check_prefix(const char *prefix, struct dlock_error *err);
+
+/* ---- resolved settings ---- */
+
+struct dlock_config {
+	char **url_texts;
+	size_t nurls;
+	bool urls_from_option;
+	struct url *urls;
+	char *prefix;
+	int64_t connect_timeout_ms;
+	bool connect_timeout_set;
+	char *user;
+	char *password;
+	char *password_file;
+	char *config_file;
+	char **warnings;
+	size_t nwarnings;
+	bool resolved;
+};
+
+#endif

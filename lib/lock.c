@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "lock.h"
+#include "scripts.h"
+
+/* How long a release notice waits for a waiter to pick it up. */
+#define WAKE_NOTICE_MS "5000"
+/* How often to look again at a holder that set no expiry. */
+#define NO_TTL_RECHECK_MS 5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define COMMAND_LINE_MAX 1024
+
+struct dlock {
+	const struct dlock_config *cfg;
+	struct conn *conn;
+	bool ever_connected;
+	int cancel_fd;
+	/* Redis before 6.0 takes whole seconds only as BLPOP's time-out. */
+	bool whole_second_timeouts;
+	dlock_log_fn *log;
+	void *log_arg;
+};
+
+struct dlock *dlock_new(const struct dlock_config *cfg)
+{
+	struct dlock *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cfg = cfg;
+	d->cancel_fd = -1;
+	return d;
+}
+
+void dlock_free(struct dlock *d)
+{
+	if (!d)
+		return;
+	conn_close(d->conn);
+	free(d);
+}
+
+void dlock_set_log(struct dlock *d, dlock_log_fn *fn, void *arg)
+{
+	d->log = fn;
+	d->log_arg = arg;
+}
+
+void dlock_set_cancel_fd(struct dlock *d, int cancel_fd)
+{
+	d->cancel_fd = cancel_fd;
+}
+
+static void log_msg(struct dlock *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static void log_msg(struct dlock *d, const char *fmt, ...)
+{
+	char buf[DLOCK_ERRMSG_MAX];
+	va_list ap;
+
+	if (!d->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	d->log(d->log_arg, buf);
+}
+
+static void drop_conn(struct dlock *d)
+{
+	conn_close(d->conn);
+	d->conn = NULL;
+}
+
+int dlock_connect(struct dlock *d, struct dlock_error *err)
+{
+	int rc;
+
+	if (d->conn)
+		return 0;
+	if (!d->cfg->resolved)
+		return set_error(err, DLOCK_EUSAGE, "configuration not resolved");
+	rc = conn_open(d->cfg, 0, now_ms() + d->cfg->connect_timeout_ms,
+		       &d->conn, err);
+	if (!rc)
+		d->ever_connected = true;
+	return rc;
+}
+
+/* Runs a script on the client's connection, connecting first if needed. */
+static int call_script(struct dlock *d, struct script *s, int nkeys,
+		       const char **keys, int nargs, const char **args,
+		       redisReply **reply, struct dlock_error *err)
+{
+	int rc = dlock_connect(d, err);
+
+	if (rc)
+		return rc;
+	rc = script_run(d->conn, s, nkeys, keys, nargs, args,
+			now_ms() + d->cfg->connect_timeout_ms, -1, reply, err);
+	if (rc)
+		drop_conn(d);
+	return rc;
+}
+
+static int bad_reply(struct dlock *d, const char *what,
+		     struct dlock_error *err)
+{
+	drop_conn(d);
+	return set_error(err, DLOCK_ESERVER,
+			 "unexpected reply to %s from the server; is the "
+			 "key prefix shared with something else?", what);
+}
+
+static char *join(const char *a, const char *b, const char *c, const char *e)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + strlen(e) + 1;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s%s", a, b, c, e);
+	return s;
+}
+
+void dlock_lock_free(struct dlock_lock *lock)
+{
+	if (!lock)
+		return;
+	free(lock->name);
+	free(lock->key);
+	free(lock->holder_key);
+	free(lock->wake_key);
+	free(lock);
+}
+
+static int lock_new(const struct dlock_config *cfg, const char *name,
+		    const struct dlock_acquire_opts *opts,
+		    struct dlock_lock **out, struct dlock_error *err)
+{
+	struct dlock_lock *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	rc = random_hex(l->owner, OWNER_BYTES, err);
+	if (rc)
+		goto fail;
+	l->name = strdup(name);
+	l->key = join(cfg->prefix, "{", name, "}");
+	if (!l->name || !l->key)
+		goto oom;
+	l->holder_key = join(l->key, ":holder:", l->owner, "");
+	l->wake_key = join(l->key, ":wake", "", "");
+	if (!l->holder_key || !l->wake_key)
+		goto oom;
+	l->ttl_ms = opts->ttl_ms;
+	l->expiry_ms = opts->ttl_ms;
+	*out = l;
+	return 0;
+oom:
+	rc = set_error(err, DLOCK_ENOMEM, "out of memory");
+fail:
+	dlock_lock_free(l);
+	return rc;
+}
+
+/* The holder's description for messages, from an acquire busy reply. */
+static void describe_holder(const redisReply *r, char *buf, size_t size)
+{
+	const redisReply *host = r->element[3], *pid = r->element[4];
+	const redisReply *user = r->element[5], *age = r->element[6];
+	const redisReply *cmd = r->element[7];
+	size_t n;
+
+	if (host->type != REDIS_REPLY_STRING) {
+		snprintf(buf, size, "another client (owner %.40s), which left "
+			 "no details", r->element[2]->type ==
+			 REDIS_REPLY_STRING ? r->element[2]->str : "?");
+		return;
+	}
+	n = (size_t)snprintf(buf, size, "%s, pid %s", host->str,
+			     pid->type == REDIS_REPLY_STRING ? pid->str : "?");
+	if (n < size && user->type == REDIS_REPLY_STRING)
+		n += (size_t)snprintf(buf + n, size - n, ", user %s", user->str);
+	if (n < size && age->type == REDIS_REPLY_INTEGER)
+		n += (size_t)snprintf(buf + n, size - n, ", for %lld.%03llds",
+				      age->integer / 1000,
+				      age->integer % 1000);
+	if (n < size && cmd->type == REDIS_REPLY_STRING && cmd->len)
+		snprintf(buf + n, size - n, ", running '%.200s'", cmd->str);
+}
+
+static bool acquire_reply_ok(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER)
+		return false;
+	if (r->element[0]->integer == 1)
+		return r->element[1]->integer > 0;
+	return r->element[0]->integer == 0 && r->elements == 8 &&
+	       r->element[2]->type == REDIS_REPLY_STRING;
+}
+
+struct holder_info {
+	long long pttl;		/* -1: no expiry */
+	char who[DLOCK_ERRMSG_MAX / 2];
+};
+
+/*
+ * One try. Returns 0 when acquired, DLOCK_EBUSY with *holder filled in, or
+ * an error.
+ */
+static int try_acquire(struct dlock *d, struct dlock_lock *l,
+		       const struct dlock_acquire_opts *opts,
+		       struct holder_info *holder, struct dlock_error *err)
+{
+	static char host[256];
+	char pid[16], expiry[24], ttl[24], user[64], cmd[COMMAND_LINE_MAX];
+	const char *keys[] = { l->key, l->key, l->holder_key };
+	const char *args[] = { l->owner, expiry, host, pid, user, cmd, ttl };
+	struct passwd *pw = getpwuid(geteuid());
+	redisReply *r = NULL;
+	char *fence_key = join(l->key, ":fence", "", "");
+	int64_t sent_at;
+	int rc;
+
+	if (!fence_key)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	keys[1] = fence_key;
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
+	snprintf(cmd, sizeof(cmd), "%s",
+		 opts->command_line ? opts->command_line : "");
+	snprintf(expiry, sizeof(expiry), "%lld", (long long)l->expiry_ms);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)l->ttl_ms);
+
+	sent_at = now_ms();
+	rc = call_script(d, &script_acquire, 3, keys, 7, args, &r, err);
+	free(fence_key);
+	if (rc)
+		return rc;
+	rc = reply_error(d->conn, r, "run the acquire script", err);
+	if (rc)
+		goto out;
+	if (!acquire_reply_ok(r)) {
+		rc = bad_reply(d, "acquire", err);
+		goto out;
+	}
+	if (r->element[0]->integer == 1) {
+		snprintf(l->fence, sizeof(l->fence), "%lld",
+			 r->element[1]->integer);
+		l->acquired_at = sent_at;
+		l->lease_end = lease_end_from(sent_at, l->ttl_ms);
+		goto out;
+	}
+	holder->pttl = r->element[1]->integer;
+	describe_holder(r, holder->who, sizeof(holder->who));
+	rc = DLOCK_EBUSY;
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Whether the process tree we run in holds the lock already: the
+ * environment names an owner, and the server agrees.
+ */
+static int check_inherited(struct dlock *d, struct dlock_lock *l,
+			   const char *owner, bool *held,
+			   struct dlock_error *err)
+{
+	const char *argv[] = { "GET", l->key };
+	redisReply *r = NULL;
+	int rc = dlock_connect(d, err);
+
+	*held = false;
+	if (rc)
+		return rc;
+	rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1, 2,
+		       argv, NULL, &r, err);
+	if (rc) {
+		drop_conn(d);
+		return rc;
+	}
+	rc = reply_error(d->conn, r, "read the lock", err);
+	if (!rc && r->type == REDIS_REPLY_STRING && strcmp(r->str, owner) == 0)
+		*held = true;
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Blocks until a release notice arrives, until deadline, or until the
+ * cancel descriptor is readable. Returns 0 in the first two cases.
+ */
+static int wait_notice(struct dlock *d, struct dlock_lock *l,
+		       int64_t deadline, struct dlock_error *err)
+{
+	char timeout[32];
+	const char *argv[] = { "BLPOP", l->wake_key, timeout };
+	redisReply *r = NULL;
+	int64_t left = deadline - now_ms();
+	int rc;
+
+	if (left <= 0)
+		return 0;
+	/*
+	 * BLPOP's own time-out ends the wait, so the connection stays in
+	 * step; the client-side deadline is only a safety net.
+	 */
+	if (d->whole_second_timeouts)
+		snprintf(timeout, sizeof(timeout), "%lld",
+			 (long long)((left + 999) / 1000));
+	else
+		snprintf(timeout, sizeof(timeout), "%lld.%03lld",
+			 (long long)(left / 1000), (long long)(left % 1000));
+	rc = conn_call(d->conn, deadline + 1000 + d->cfg->connect_timeout_ms,
+		       d->cancel_fd, 3, argv, NULL, &r, err);
+	if (rc) {
+		drop_conn(d);
+		return rc;
+	}
+	if (r->type == REDIS_REPLY_ERROR && !d->whole_second_timeouts &&
+	    strstr(r->str, "timeout is not")) {
+		d->whole_second_timeouts = true;
+		freeReplyObject(r);
+		return wait_notice(d, l, deadline, err);
+	}
+	rc = reply_error(d->conn, r, "wait for the lock (BLPOP)", err);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Sleeps until deadline unless the cancel descriptor becomes readable. */
+static int sleep_cancelable(struct dlock *d, int64_t deadline,
+			    struct dlock_error *err)
+{
+	struct pollfd pfd = { .fd = d->cancel_fd, .events = POLLIN };
+	int rc;
+
+	do
+		rc = poll(&pfd, d->cancel_fd >= 0 ? 1 : 0, ms_until(deadline));
+	while (rc < 0 && errno == EINTR);
+	if (rc > 0)
+		return set_error(err, DLOCK_ECANCELED, "canceled");
+	return 0;
+}
+
+int dlock_acquire(struct dlock *d, const char *name,
+		  const struct dlock_acquire_opts *opts,
+		  struct dlock_lock **out, struct dlock_error *err)
+{
+	struct dlock_lock *l = NULL;
+	struct holder_info holder;
+	char last_who[sizeof(holder.who)] = "";
+	int64_t wait_end = opts->wait_ms < 0 ? NO_DEADLINE :
+			   now_ms() + opts->wait_ms;
+	int64_t backoff = BACKOFF_MIN_MS;
+	bool held;
+	int rc;
+
+	if (dlock_check_name(name, err))
+		return DLOCK_EUSAGE;
+	rc = lock_new(d->cfg, name, opts, &l, err);
+	if (rc)
+		return rc;
+	if (opts->inherited_owner && *opts->inherited_owner) {
+		rc = check_inherited(d, l, opts->inherited_owner, &held, err);
+		if (rc)
+			goto fail;
+		if (held) {
+			snprintf(l->owner, sizeof(l->owner), "%s",
+				 opts->inherited_owner);
+			l->reentrant = true;
+			*out = l;
+			return 0;
+		}
+	}
+	for (;;) {
+		int64_t wake_at;
+
+		rc = try_acquire(d, l, opts, &holder, err);
+		if (rc == 0) {
+			*out = l;
+			return 0;
+		}
+		if (rc == DLOCK_EBUSY) {
+			backoff = BACKOFF_MIN_MS;
+			if (opts->wait_ms == 0) {
+				rc = set_error(err, DLOCK_EBUSY,
+					       "lock '%s' is held by %s", name,
+					       holder.who);
+				goto fail;
+			}
+			if (now_ms() >= wait_end) {
+				rc = set_error(err, DLOCK_ETIMEDOUT,
+					       "gave up waiting for lock '%s', "
+					       "held by %s", name, holder.who);
+				goto fail;
+			}
+			if (strcmp(last_who, holder.who) != 0) {
+				log_msg(d, "waiting for lock '%s', held by %s",
+					name, holder.who);
+				snprintf(last_who, sizeof(last_who), "%s",
+					 holder.who);
+			}
+			/* The holder's lease running out is the fallback. */
+			wake_at = now_ms() + (holder.pttl < 0 ?
+					      NO_TTL_RECHECK_MS : holder.pttl);
+			if (wake_at > wait_end)
+				wake_at = wait_end;
+			rc = wait_notice(d, l, wake_at, err);
+			if (rc == 0)
+				continue;
+		}
+		/*
+		 * A server that was never reached is a mistake to report now;
+		 * one that went away while we waited may come back before the
+		 * wait is over.
+		 */
+		if (rc == DLOCK_ECANCELED || !error_is_transient(rc) ||
+		    opts->wait_ms == 0 ||
+		    (!d->ever_connected && wait_end == NO_DEADLINE) ||
+		    now_ms() + backoff >= wait_end)
+			goto fail;
+		log_msg(d, "%s; retrying in %lld ms", err->msg,
+			(long long)backoff);
+		rc = sleep_cancelable(d, now_ms() + backoff, err);
+		if (rc)
+			goto fail;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+			  backoff * 2;
+	}
+fail:
+	dlock_lock_free(l);
+	return rc;
+}
+
+int dlock_release(struct dlock *d, struct dlock_lock *l,
+		  struct dlock_error *err)
+{
+	const char *keys[] = { l->key, l->holder_key, l->wake_key };
+	const char *args[] = { l->owner, WAKE_NOTICE_MS };
+	redisReply *r = NULL;
+	int rc = 0;
+
+	if (l->reentrant)
+		goto out;
+	/* The connection may have idled out while the command ran: retry. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = call_script(d, &script_release, 3, keys, 2, args, &r, err);
+		if (rc == 0 || !error_is_transient(rc))
+			break;
+	}
+	if (rc)
+		goto out;
+	rc = reply_error(d->conn, r, "run the release script", err);
+	if (rc)
+		goto out;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		rc = bad_reply(d, "release", err);
+		goto out;
+	}
+	if (r->integer != 1)
+		rc = set_error(err, DLOCK_ELOST,
+			       "lock '%s' was no longer ours when released: "
+			       "its lease had run out or it was taken over",
+			       l->name);
+out:
+	freeReplyObject(r);
+	dlock_lock_free(l);
+	return rc;
+}
+
+const char *dlock_lock_name(const struct dlock_lock *lock)
+{
+	return lock->name;
+}
+
+const char *dlock_lock_owner(const struct dlock_lock *lock)
+{
+	return lock->owner;
+}
+
+const char *dlock_lock_fence(const struct dlock_lock *lock)
+{
+	return lock->fence;
+}
+
+int64_t dlock_lock_ttl(const struct dlock_lock *lock)
+{
+	return lock->ttl_ms;
+}
+
+bool dlock_lock_is_reentrant(const struct dlock_lock *lock)
+{
+	return lock->reentrant;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The parts of a held lock that the lease thread shares. */
+#ifndef DLOCK_LOCK_H
+#define DLOCK_LOCK_H
+
+#include "internal.h"
+
+#define OWNER_BYTES 16
+
+struct dlock_lock {
+	char *name;
+	char *key;		/* <prefix>{NAME} */
+	char *holder_key;	/* <prefix>{NAME}:holder:<owner> */
+	char *wake_key;		/* <prefix>{NAME}:wake */
+	char owner[2 * OWNER_BYTES + 1];
+	char fence[24];
+	int64_t ttl_ms;
+	int64_t expiry_ms;	/* what the server is told: ttl + lock delay */
+	/*
+	 * CLOCK_MONOTONIC time the acquiring request was sent; the lease runs
+	 * out locally at lease_end, before the server can expire it.
+	 */
+	int64_t acquired_at;
+	int64_t lease_end;
+	bool reentrant;
+};
+
+/*
+ * The local end of a lease whose request was sent at sent_at: shortened by
+ * a clock drift of 1% and 2 ms, so it falls before the server's expiry.
+ */
+static inline int64_t lease_end_from(int64_t sent_at, int64_t ttl_ms)
+{
+	return sent_at + ttl_ms - ttl_ms / 100 - 2;
+}
+
+#endif

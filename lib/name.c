@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "internal.h"
+
+/*
+ * Names end up inside a Redis hash tag "{NAME}" and in "dlock list" globs,
+ * so braces and glob characters are out; so are spaces and control bytes,
+ * which make names unreadable in logs.
+ */
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("._-:/@+=", c);
+}
+
+int dlock_check_name(const char *name, struct dlock_error *err)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return set_error(err, DLOCK_EUSAGE,
+				 "the lock name is empty; give a name such as "
+				 "'deploy'");
+	if (len > DLOCK_NAME_MAX)
+		return set_error(err, DLOCK_EUSAGE,
+				 "the lock name is %zu bytes long; the limit "
+				 "is %d", len, DLOCK_NAME_MAX);
+	if (name[0] == '-')
+		return set_error(err, DLOCK_EUSAGE,
+				 "invalid lock name '%s': it must not start "
+				 "with '-'", name);
+	for (size_t i = 0; i < len; i++) {
+		if (!name_char(name[i]))
+			return set_error(err, DLOCK_EUSAGE,
+					 "invalid lock name '%.*s': use letters, "
+					 "digits and . _ - : / @ + =",
+					 DLOCK_NAME_MAX, name);
+	}
+	return 0;
+}
+
+int check_prefix(const char *prefix, struct dlock_error *err)
+{
+	size_t len = strlen(prefix);
+
+	if (len > DLOCK_PREFIX_MAX)
+		return set_error(err, DLOCK_EUSAGE,
+				 "the key prefix is %zu bytes long; the limit "
+				 "is %d", len, DLOCK_PREFIX_MAX);
+	for (size_t i = 0; i < len; i++) {
+		if (!name_char(prefix[i]))
+			return set_error(err, DLOCK_EUSAGE,
+					 "invalid key prefix '%.*s': use "
+					 "letters, digits and . _ - : / @ + =",
+					 DLOCK_PREFIX_MAX, prefix);
+	}
+	return 0;
+}

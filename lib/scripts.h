@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Lua scripts: every read-modify-write of a lock is one of them, so it
+ * is atomic on the server.
+ *
+ * Keys of lock NAME share the hash tag {NAME}, so Redis Cluster keeps them
+ * in one slot:
+ *   <prefix>{NAME}                 exclusive holder: owner token, with PX
+ *   <prefix>{NAME}:fence           fencing counter
+ *   <prefix>{NAME}:holder:<owner>  holder metadata (hash), expires with it
+ *   <prefix>{NAME}:wake            release notices for waiters (list)
+ */
+#ifndef DLOCK_SCRIPTS_H
+#define DLOCK_SCRIPTS_H
+
+#include "conn.h"
+
+struct script;
+
+extern struct script script_acquire;
+extern struct script script_renew;
+extern struct script script_release;
+
+/*
+ * Runs a script by EVALSHA, falling back to EVAL when the server does not
+ * have it cached. Returns 0 with the reply, which may be an error reply;
+ * cancel_fd is as for conn_call().
+ */
+int script_run(struct conn *c, struct script *s, int nkeys,
+	       const char **keys, int nargs, const char **args,
+	       int64_t deadline, int cancel_fd, redisReply **reply,
+	       struct dlock_error *err);
+
+#endif

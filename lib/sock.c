@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport.h"
+
+static ssize_t sock_recv(struct transport *t, void *buf, size_t len,
+			 short *want)
+{
+	ssize_t n;
+
+	do
+		n = recv(t->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		*want = POLLIN;
+	return n;
+}
+
+static ssize_t sock_send(struct transport *t, const void *buf, size_t len,
+			 short *want)
+{
+	ssize_t n;
+
+	/* MSG_NOSIGNAL: a dead server must not kill us with SIGPIPE. */
+	do
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		*want = POLLOUT;
+	return n;
+}
+
+static void sock_close(struct transport *t)
+{
+	close(t->fd);
+	free(t);
+}
+
+static const struct transport_ops sock_ops = {
+	.recv = sock_recv,
+	.send = sock_send,
+	.close = sock_close,
+};
+
+/* Waits for a non-blocking connect(2) to finish. Returns 0 or an errno. */
+static int finish_connect(int fd, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int rc, soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	do
+		rc = poll(&pfd, 1, ms_until(deadline));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return errno;
+	if (rc == 0)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return errno;
+	return soerr;
+}
+
+static int connect_addr(const struct sockaddr *sa, socklen_t salen,
+			int family, int64_t deadline, int *out)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = 0, one = 1;
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, sa, salen) < 0) {
+		rc = errno;
+		if (rc == EINPROGRESS || rc == EAGAIN)
+			rc = finish_connect(fd, deadline);
+	}
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	/* Every lock request is one small write waiting for its answer. */
+	if (family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	*out = fd;
+	return 0;
+}
+
+/*
+ * getaddrinfo(3) has no deadline, so names go through getaddrinfo_a(3),
+ * whose wait can be bounded; addresses are parsed at once.
+ */
+static int resolve(const char *host, int port, int64_t deadline,
+		   struct addrinfo **res, struct dlock_error *err)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	struct gaicb *req;
+	char service[8];
+	int rc;
+
+	snprintf(service, sizeof(service), "%d", port);
+	if (getaddrinfo(host, service, &hints, res) == 0)
+		return 0;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	/* On a time-out the request may outlive us: it must not be local. */
+	req = calloc(1, sizeof(*req) + sizeof(hints) + strlen(host) + 1 +
+			sizeof(service));
+	if (!req)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	{
+		struct addrinfo *h = (struct addrinfo *)(req + 1);
+		char *name = (char *)(h + 1);
+		char *serv = name + strlen(host) + 1;
+
+		*h = hints;
+		strcpy(name, host);
+		strcpy(serv, service);
+		req->ar_name = name;
+		req->ar_service = serv;
+		req->ar_request = h;
+	}
+	rc = getaddrinfo_a(GAI_NOWAIT, &req, 1, NULL);
+	if (rc) {
+		free(req);
+		return set_error(err, DLOCK_ECONN, "cannot resolve '%s': %s",
+				 host, gai_strerror(rc));
+	}
+	for (;;) {
+		int left = ms_until(deadline);
+		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+		const struct gaicb *list[1] = { req };
+
+		rc = gai_suspend(list, 1, &ts);
+		if (rc == EAI_INTR)
+			continue;
+		if (rc == EAI_AGAIN && gai_error(req) == EAI_INPROGRESS) {
+			if (gai_cancel(req) == EAI_CANCELED)
+				free(req);
+			return set_error(err, DLOCK_ECONN,
+					 "resolving '%s' timed out", host);
+		}
+		break;
+	}
+	rc = gai_error(req);
+	*res = req->ar_result;
+	free(req);
+	if (rc)
+		return set_error(err, DLOCK_ECONN,
+				 "cannot resolve host '%s': %s; check the URL",
+				 host, gai_strerror(rc));
+	return 0;
+}
+
+static int connect_tcp(const struct url *u, int64_t deadline, int *fd,
+		       struct dlock_error *err)
+{
+	struct addrinfo *res = NULL;
+	int rc, last = ECONNREFUSED;
+
+	rc = resolve(u->host, u->port, deadline, &res, err);
+	if (rc)
+		return rc;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		last = connect_addr(ai->ai_addr, ai->ai_addrlen, ai->ai_family,
+				    deadline, fd);
+		if (last == 0 || last == ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	return last;
+}
+
+static int connect_unix(const struct url *u, int64_t deadline, int *fd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", u->path);
+	return connect_addr((struct sockaddr *)&sun, sizeof(sun), AF_UNIX,
+			    deadline, fd);
+}
+
+int transport_open(const struct url *u, int64_t deadline,
+		   struct transport **out, struct dlock_error *err)
+{
+	struct transport *t;
+	int fd = -1, rc;
+
+	if (u->tls)
+		return set_error(err, DLOCK_ECONFIG,
+				 "%s: rediss:// (TLS) is not supported by this "
+				 "version of dlock", u->display);
+	err->code = 0;
+	if (u->kind == URL_UNIX)
+		rc = connect_unix(u, deadline, &fd);
+	else
+		rc = connect_tcp(u, deadline, &fd, err);
+	if (rc < 0)
+		return rc;	/* resolve() said why */
+	if (rc == ETIMEDOUT)
+		return set_error(err, DLOCK_ECONN,
+				 "connecting to %s timed out; is the server "
+				 "up and reachable? (--connect-timeout)",
+				 u->display);
+	if (rc)
+		return set_error(err, DLOCK_ECONN,
+				 "cannot connect to %s: %s; is redis-server "
+				 "running there? (set --url or DLOCK_URL)",
+				 u->display, strerror(rc));
+	t = malloc(sizeof(*t));
+	if (!t) {
+		close(fd);
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	t->ops = &sock_ops;
+	t->fd = fd;
+	*out = t;
+	return 0;
+}

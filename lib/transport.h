@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A byte stream to one server, with non-blocking I/O that tells the caller
+ * which poll(2) event to wait for. Plain TCP and unix sockets live in
+ * sock.c; a TLS stream only has to provide another transport_ops.
+ */
+#ifndef DLOCK_TRANSPORT_H
+#define DLOCK_TRANSPORT_H
+
+#include <sys/types.h>
+
+#include "internal.h"
+
+struct transport;
+
+struct transport_ops {
+	/*
+	 * Both return the bytes moved, 0 for end of stream (recv only), or
+	 * -1 with errno; EAGAIN sets *want to POLLIN or POLLOUT.
+	 */
+	ssize_t (*recv)(struct transport *t, void *buf, size_t len,
+			short *want);
+	ssize_t (*send)(struct transport *t, const void *buf, size_t len,
+			short *want);
+	void (*close)(struct transport *t);
+};
+
+struct transport {
+	const struct transport_ops *ops;
+	int fd;
+};
+
+/*
+ * Connects to u before deadline (CLOCK_MONOTONIC milliseconds). The socket
+ * is non-blocking and close-on-exec. Returns 0, DLOCK_ECONN or
+ * DLOCK_ECONFIG.
+ */
+int transport_open(const struct url *u, int64_t deadline,
+		   struct transport **out, struct dlock_error *err);
+
+static inline void transport_close(struct transport *t)
+{
+	if (t)
+		t->ops->close(t);
+}
+
+#endif

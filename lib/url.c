@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "internal.h"
+
+#define URL_FORMS "use redis://[user[:password]@]host[:port][/db], " \
+	"rediss://... or unix:///path[?db=N]"
+
+/* Databases are numbered by a C int on the server. */
+#define DB_MAX 2147483647L
+
+/*
+ * The URL for messages: a password between "scheme://user:" and the last
+ * '@' is shown as "***", since messages end up in logs and cron mail.
+ */
+static void mask_url(const char *text, char *out, size_t size)
+{
+	const char *scheme_end = strstr(text, "://");
+	const char *at = strrchr(text, '@');
+	const char *colon;
+
+	if (!scheme_end || !at || at < scheme_end) {
+		snprintf(out, size, "%s", text);
+		return;
+	}
+	colon = memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3));
+	if (!colon) {
+		snprintf(out, size, "%s", text);
+		return;
+	}
+	snprintf(out, size, "%.*s:***%s", (int)(colon - text), text, at);
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes the %XX escapes of [s, s+len) into *out. Returns 0, DLOCK_ENOMEM,
+ * or DLOCK_ECONFIG for a broken escape or an escaped NUL.
+ */
+static int percent_decode(const char *s, size_t len, char **out)
+{
+	char *buf = malloc(len + 1), *o = buf;
+
+	if (!buf)
+		return DLOCK_ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+
+		if (s[i] != '%') {
+			*o++ = s[i];
+			continue;
+		}
+		if (i + 2 >= len) {
+			free_secret(buf);
+			return DLOCK_ECONFIG;
+		}
+		hi = hex_value(s[i + 1]);
+		lo = hex_value(s[i + 2]);
+		if (hi < 0 || lo < 0 || hi + lo == 0) {
+			free_secret(buf);
+			return DLOCK_ECONFIG;
+		}
+		*o++ = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	*o = '\0';
+	*out = buf;
+	return 0;
+}
+
+static bool host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+static bool ipv6_char(char c)
+{
+	return hex_value(c) >= 0 || c == ':' || c == '.' || c == '%';
+}
+
+static int parse_db(const char *text, const char *url, long *db,
+		    struct dlock_error *err)
+{
+	struct dlock_error num;
+
+	if (dlock_parse_uint(text, DB_MAX, db, &num))
+		return set_error(err, DLOCK_ECONFIG,
+				 "invalid database number in URL '%s': %s",
+				 url, num.msg);
+	return 0;
+}
+
+static int parse_userinfo(const char *s, size_t len, struct url *u,
+			  const char *url, struct dlock_error *err)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t user_len = colon ? (size_t)(colon - s) : len;
+	int rc;
+
+	if (user_len) {
+		rc = percent_decode(s, user_len, &u->user);
+		if (rc)
+			goto fail;
+	}
+	if (colon) {
+		rc = percent_decode(colon + 1, len - user_len - 1,
+				    &u->password);
+		if (rc)
+			goto fail;
+	}
+	return 0;
+fail:
+	if (rc == DLOCK_ENOMEM)
+		return set_error(err, rc, "out of memory");
+	return set_error(err, rc, "invalid %%-escape in the user or password "
+			 "of URL '%s'", url);
+}
+
+static int parse_hostport(const char *s, size_t len, struct url *u,
+			  const char *url, struct dlock_error *err)
+{
+	const char *end = s + len, *host = s, *host_end, *p;
+	long port = 6379;
+
+	if (len && *s == '[') {
+		host = s + 1;
+		host_end = memchr(host, ']', len - 1);
+		if (!host_end || host_end == host)
+			return set_error(err, DLOCK_ECONFIG,
+					 "invalid IPv6 address in URL '%s': "
+					 "write it as [::1]", url);
+		for (p = host; p < host_end; p++)
+			if (!ipv6_char(*p))
+				goto bad_host;
+		p = host_end + 1;
+	} else {
+		host_end = memchr(s, ':', len);
+		if (!host_end)
+			host_end = end;
+		for (p = host; p < host_end; p++)
+			if (!host_char(*p))
+				goto bad_host;
+		p = host_end;
+	}
+	if (p < end) {
+		char digits[8];
+		size_t n = (size_t)(end - p - 1);
+		struct dlock_error num;
+
+		if (*p != ':')
+			goto bad_host;
+		if (n == 0 || n >= sizeof(digits) ||
+		    (memcpy(digits, p + 1, n), digits[n] = '\0',
+		     dlock_parse_uint(digits, 65535, &port, &num)) ||
+		    port == 0)
+			return set_error(err, DLOCK_ECONFIG,
+					 "invalid port in URL '%s': use a "
+					 "number from 1 to 65535", url);
+	}
+	if (host_end == host)
+		u->host = strdup("127.0.0.1");
+	else
+		u->host = strndup(host, (size_t)(host_end - host));
+	if (!u->host)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	u->port = (int)port;
+	return 0;
+bad_host:
+	return set_error(err, DLOCK_ECONFIG, "invalid host in URL '%s'; "
+			 URL_FORMS, url);
+}
+
+static int parse_tcp(const char *rest, struct url *u, const char *url,
+		     struct dlock_error *err)
+{
+	/* The last '@' ends the user part, so a password may hold '@'. */
+	const char *at = strrchr(rest, '@');
+	const char *authority = at ? at + 1 : rest;
+	size_t auth_len = strcspn(authority, "/?#");
+	const char *path = authority + auth_len;
+	int rc;
+
+	if (at) {
+		rc = parse_userinfo(rest, (size_t)(at - rest), u, url, err);
+		if (rc)
+			return rc;
+	}
+	rc = parse_hostport(authority, auth_len, u, url, err);
+	if (rc)
+		return rc;
+	if (*path == '?' || *path == '#')
+		return set_error(err, DLOCK_ECONFIG,
+				 "URL '%s' has a query or fragment, which "
+				 "dlock does not use; %s", url, URL_FORMS);
+	if (*path == '/' && path[1])
+		return parse_db(path + 1, url, &u->db, err);
+	return 0;
+}
+
+static int parse_unix(const char *rest, struct url *u, const char *url,
+		      struct dlock_error *err)
+{
+	const char *query = strchr(rest, '?');
+	size_t len = query ? (size_t)(query - rest) : strlen(rest);
+
+	if (len == 0 || rest[0] != '/')
+		return set_error(err, DLOCK_ECONFIG,
+				 "URL '%s' needs an absolute socket path: "
+				 "unix:///path/to/redis.sock", url);
+	if (len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return set_error(err, DLOCK_ECONFIG,
+				 "the socket path in URL '%s' is longer than "
+				 "%zu bytes", url,
+				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	u->path = strndup(rest, len);
+	if (!u->path)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (query) {
+		if (strncmp(query, "?db=", 4) != 0)
+			return set_error(err, DLOCK_ECONFIG,
+					 "URL '%s': the only parameter of a "
+					 "unix:// URL is ?db=N", url);
+		return parse_db(query + 4, url, &u->db, err);
+	}
+	return 0;
+}
+
+static int make_display(struct url *u)
+{
+	char buf[1024], db[24] = "";
+	bool v6 = u->host && strchr(u->host, ':');
+
+	if (u->kind == URL_UNIX) {
+		if (u->db)
+			snprintf(db, sizeof(db), "?db=%ld", u->db);
+		snprintf(buf, sizeof(buf), "unix://%s%s", u->path, db);
+	} else {
+		if (u->db)
+			snprintf(db, sizeof(db), "/%ld", u->db);
+		snprintf(buf, sizeof(buf), "%s://%s%s%s%s%s%s:%d%s",
+			 u->tls ? "rediss" : "redis", u->user ? u->user : "",
+			 u->password ? ":***" : "",
+			 u->user || u->password ? "@" : "", v6 ? "[" : "",
+			 u->host, v6 ? "]" : "", u->port, db);
+	}
+	u->display = strdup(buf);
+	return u->display ? 0 : DLOCK_ENOMEM;
+}
+
+int url_parse(const char *raw, struct url *u, struct dlock_error *err)
+{
+	char text[512];
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	mask_url(raw, text, sizeof(text));
+	if (strncmp(raw, "redis://", 8) == 0) {
+		u->kind = URL_TCP;
+		rc = parse_tcp(raw + 8, u, text, err);
+	} else if (strncmp(raw, "rediss://", 9) == 0) {
+		u->kind = URL_TCP;
+		u->tls = true;
+		rc = parse_tcp(raw + 9, u, text, err);
+	} else if (strncmp(raw, "unix://", 7) == 0) {
+		u->kind = URL_UNIX;
+		rc = parse_unix(raw + 7, u, text, err);
+	} else {
+		rc = set_error(err, DLOCK_ECONFIG,
+			       "unsupported URL '%s'; %s", text, URL_FORMS);
+	}
+	if (!rc && make_display(u))
+		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (rc)
+		url_clear(u);
+	return rc;
+}
+
+void url_clear(struct url *u)
+{
+	free(u->host);
+	free(u->path);
+	free(u->user);
+	free_secret(u->password);
+	free(u->display);
+	memset(u, 0, sizeof(*u));
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "internal.h"
+
+int set_error(struct dlock_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ms_until(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == NO_DEADLINE)
+		return -1;
+	left = deadline - now_ms();
+	if (left < 0)
+		return 0;
+	if (left > 1000 * 1000 * 1000)
+		return 1000 * 1000 * 1000;
+	return (int)left;
+}
+
+void free_secret(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int random_hex(char *buf, size_t len, struct dlock_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[64];
+	size_t got = 0;
+
+	if (len > sizeof(raw))
+		return set_error(err, DLOCK_EUSAGE, "random_hex: %zu bytes", len);
+	while (got < len) {
+		ssize_t n = getrandom(raw + got, len - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return set_error(err, DLOCK_ESYS, "getrandom: %s",
+					 strerror(errno));
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < len; i++) {
+		buf[2 * i] = hex[raw[i] >> 4];
+		buf[2 * i + 1] = hex[raw[i] & 15];
+	}
+	buf[2 * len] = '\0';
+	return 0;
+}
+
+const char *dlock_strerror(int code)
+{
+	switch (code) {
+	case DLOCK_OK:
+		return "success";
+	case DLOCK_EUSAGE:
+		return "invalid argument";
+	case DLOCK_ECONFIG:
+		return "configuration error";
+	case DLOCK_ECONN:
+		return "cannot reach the server";
+	case DLOCK_EAUTH:
+		return "authentication refused";
+	case DLOCK_EBUSY:
+		return "lock is held";
+	case DLOCK_ETIMEDOUT:
+		return "timed out";
+	case DLOCK_ECANCELED:
+		return "canceled";
+	case DLOCK_ELOST:
+		return "lock lost";
+	case DLOCK_ESERVER:
+		return "server refused";
+	case DLOCK_ESYS:
+		return "system error";
+	case DLOCK_ENOMEM:
+		return "out of memory";
+	}
+	return "unknown error";
+}
