@@ -22,7 +22,7 @@ const char run_help[] =
 	"the lock when COMMAND ends, and exit with COMMAND's status.\n"
 	"\n"
 	"Options:\n"
-	"  -n, --nonblock            fail at once if the lock is held (exit 1)\n"
+	"  -n, --nonblock, --nb      fail at once if the lock is held (exit 1)\n"
 	"  -w, --timeout D           wait at most D for the lock (exit 1 after)\n"
 	"                            (also --wait); 0 is the same as -n\n"
 	"  -E, --conflict-exit-code N  exit status for -n and -w (default 1)\n"

@@ -366,13 +366,14 @@ static int resolve_urls(struct dlock_config *cfg,
 	const char *env = getenv("DLOCK_URL");
 	int rc = 0;
 
+	if (!env || !*env)
+		env = getenv("REDIS_URL");
 	if (!cfg->nurls) {
 		if (env && *env)
 			rc = add_url_list(cfg, env, err);
-		else if ((env = getenv("REDIS_URL")) && *env)
-			rc = add_url_list(cfg, env, err);
-		for (size_t i = 0; !rc && !cfg->nurls && i < fs->nurls; i++)
-			rc = add_url_list(cfg, fs->urls[i], err);
+		else
+			for (size_t i = 0; !rc && i < fs->nurls; i++)
+				rc = add_url_list(cfg, fs->urls[i], err);
 		if (!rc && !cfg->nurls)
 			rc = add_url(cfg, DEFAULT_URL, err);
 		if (rc)

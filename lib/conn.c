@@ -163,7 +163,9 @@ int reply_error(const struct conn *c, const redisReply *r, const char *what,
 	if (r->type != REDIS_REPLY_ERROR)
 		return 0;
 	m = r->str;
-	if (starts_with(m, "NOAUTH"))
+	/* Redis 7 cuts unauthenticated clients off at the protocol level. */
+	if (starts_with(m, "NOAUTH") ||
+	    starts_with(m, "ERR Protocol error: unauthenticated"))
 		return set_error(err, DLOCK_EAUTH,
 				 "%s requires a password; set DLOCK_PASSWORD "
 				 "or --password-file", url);
@@ -177,7 +179,10 @@ int reply_error(const struct conn *c, const redisReply *r, const char *what,
 		return set_error(err, DLOCK_EAUTH,
 				 "a password was given but %s has none set; "
 				 "remove the password setting", url);
-	if (starts_with(m, "NOPERM"))
+	/* Inside a script, Redis 7 words a refusal this way. */
+	if (starts_with(m, "NOPERM") ||
+	    strstr(m, "user executing the script can't") ||
+	    strstr(m, "No permissions to access"))
 		return set_error(err, DLOCK_EAUTH,
 				 "%s: user '%s' may not %s: %s; see the ACL "
 				 "rule in dlock(1)", url, user, what, m);
