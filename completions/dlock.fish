@@ -1,0 +1,119 @@
+# fish completion for dlock(1)
+
+# Where the command line is: "global" (no command yet), "run" (among the
+# run options), "help", "name" (just after the lock name), "shell" (after
+# -c), "wrapped" (the command dlock runs) or "none". For "wrapped", the
+# command's tokens follow on further lines.
+function __dlock_state
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l mode global
+    while set -q tokens[1]
+        set -l t $tokens[1]
+        set -e tokens[1]
+        switch $mode
+            case global run
+                switch $t
+                    case --url --prefix --connect-timeout --user --password-file --config
+                        set -e tokens[1]
+                    case --timeout --wait --conflict-exit-code --command --ttl
+                        test $mode = run; and set -e tokens[1]
+                    case '--*'
+                    case '-*'
+                        # a cluster such as -nw ends with the letter that takes the value
+                        if test $mode = run; and string match -qr -- '^-[nxqhF]*[wEc]$' $t
+                            set -e tokens[1]
+                        end
+                    case '*'
+                        if test $mode = run
+                            set mode name
+                        else if test $t = run
+                            set mode run
+                        else if test $t = help
+                            set mode help
+                        else
+                            set mode none
+                        end
+                end
+            case name
+                switch $t
+                    case --
+                        set mode wrapped
+                    case -c --command
+                        set mode shell
+                    case '*'
+                        set mode wrapped
+                        set tokens $t $tokens
+                end
+                if test $mode = wrapped
+                    echo wrapped
+                    set -q tokens[1]; and printf '%s\n' $tokens
+                    return
+                end
+            case help
+                set mode none
+            case '*'
+                break
+        end
+    end
+    echo $mode
+end
+
+function __dlock_in
+    contains -- (__dlock_state)[1] $argv
+end
+
+# The command dlock runs: its name, then its own completion.
+function __dlock_complete_wrapped
+    set -l cmd (__dlock_state)[2..-1]
+    set -q cmd[1]; and set cmd (string escape -- $cmd)
+    complete -C (string join ' ' -- $cmd (commandline -ct))
+end
+
+# Server URLs: the schemes, then the socket path after unix://.
+function __dlock_urls
+    set -l cur (string replace -r -- '^--url=' '' (commandline -ct))
+    if string match -q -- 'unix://*' $cur
+        for f in (__fish_complete_path (string replace -- 'unix://' '' $cur))
+            echo unix://$f
+        end
+    else
+        printf '%s\t%s\n' 'redis://' 'TCP: redis://[user[:pass]@]host[:port][/db]' \
+            'unix://' 'unix socket: unix:///path/to.sock[?db=N]'
+    end
+end
+
+# No file names unless an option asks for one.
+complete -c dlock -f
+
+# Commands
+complete -c dlock -n '__dlock_in global' -a run -d 'Run a command while holding a lock'
+complete -c dlock -n '__dlock_in global' -a help -d 'Show the help of a command'
+complete -c dlock -n '__dlock_in help' -a run -d 'Run a command while holding a lock'
+
+# Global options, before or after the command name
+complete -c dlock -n '__dlock_in global run' -l url -x -a '(__dlock_urls)' -d 'Redis server (default redis://127.0.0.1:6379)'
+complete -c dlock -n '__dlock_in global run' -l prefix -x -a 'dlock:' -d 'Key namespace (default dlock:)'
+complete -c dlock -n '__dlock_in global run' -l connect-timeout -x -a '500ms 1s 2s 3s 5s 10s' -d 'Deadline to connect and for each request'
+complete -c dlock -n '__dlock_in global run' -l user -x -d 'Redis ACL user name'
+complete -c dlock -n '__dlock_in global run' -l password-file -r -F -d 'Read the password from the first line of a file'
+complete -c dlock -n '__dlock_in global run' -l config -r -F -d 'Read settings from a file'
+complete -c dlock -n '__dlock_in global' -s h -l help -d 'Show the help'
+complete -c dlock -n '__dlock_in global' -s V -l version -d 'Show the version'
+
+# Run options
+complete -c dlock -n '__dlock_in run' -s n -l nonblock -d 'Fail at once if the lock is held'
+complete -c dlock -n '__dlock_in run' -l nb -d 'Fail at once if the lock is held'
+complete -c dlock -n '__dlock_in run' -s w -l timeout -x -a '0 10s 30s 1m 5m 10m 30m 1h' -d 'Wait at most this long for the lock'
+complete -c dlock -n '__dlock_in run' -l wait -x -a '0 10s 30s 1m 5m 10m 30m 1h' -d 'Wait at most this long for the lock'
+complete -c dlock -n '__dlock_in run' -s E -l conflict-exit-code -x -d 'Exit status for -n and -w (default 1)'
+complete -c dlock -n '__dlock_in run name' -s c -l command -x -d 'Run a string with $SHELL -c'
+complete -c dlock -n '__dlock_in run' -s x -l exclusive -d 'Exclusive lock (the default)'
+complete -c dlock -n '__dlock_in run' -l ttl -x -a '10s 30s 1m 2m 5m' -d 'Lease, renewed every ttl/3 (default 30s)'
+complete -c dlock -n '__dlock_in run' -s q -l quiet -d 'No message when the lock is busy or the wait runs out'
+complete -c dlock -n '__dlock_in run' -l verbose -d 'Report waits, retries, taking and releasing the lock'
+complete -c dlock -n '__dlock_in run' -s h -l help -d 'Show the help of run'
+
+# After the lock name: "--", or the command and its own completion
+complete -c dlock -n '__dlock_in name' -a -- -d 'The command follows'
+complete -c dlock -n '__dlock_in name wrapped' -a '(__dlock_complete_wrapped)'
