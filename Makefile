@@ -39,7 +39,7 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 DLOCK = $(BUILD)/dlock
 
 .PHONY: all check unit integration install uninstall clean asan tsan \
-	lint demo deps bench torture
+	lint demo deps bench
 
 all: $(DLOCK)
 

@@ -6,7 +6,7 @@
 set -u
 
 BUILD_PKGS="gcc make pkg-config libhiredis-dev"
-TEST_PKGS="redis-server redis-tools procps"
+TEST_PKGS="redis-server redis-tools procps python3 man-db"
 
 missing_build() {
 	command -v ${CC:-cc} >/dev/null 2>&1 || echo gcc
@@ -18,6 +18,8 @@ missing_test() {
 	command -v redis-server >/dev/null 2>&1 || echo redis-server
 	command -v redis-cli >/dev/null 2>&1 || echo redis-tools
 	command -v pkill >/dev/null 2>&1 || echo procps
+	command -v python3 >/dev/null 2>&1 || echo python3
+	command -v man >/dev/null 2>&1 || echo man-db
 }
 
 case "${1:-} ${2:-}" in

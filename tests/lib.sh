@@ -97,6 +97,7 @@ wait_exit() {
 		sleep 0.02
 	done
 	wait "$2"
+	# shellcheck disable=SC2034 # read by the test files
 	WAIT_STATUS=$?
 }
 
@@ -122,9 +123,9 @@ start_redis() {
 # start_redis_tcp NAME [options...]: a server on a free loopback port.
 # Sets PORT_<NAME>.
 start_redis_tcp() {
-	local name=$1 port try
+	local name=$1 port
 	shift
-	for try in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 30000))
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
