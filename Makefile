@@ -77,11 +77,21 @@ check: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
+# Sanitizer reports go to files, so that a report from a process whose
+# output a test swallowed still fails the run (tests/run.sh looks).
+san_env = SANITIZER_LOG=$(1) ASAN_OPTIONS=log_path=$(1)/report \
+	UBSAN_OPTIONS=log_path=$(1)/report:print_stacktrace=1 \
+	TSAN_OPTIONS=log_path=$(1)/report
+
 asan:
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT=-O1 check
+	rm -rf build/asan/reports && mkdir -p build/asan/reports
+	$(call san_env,$(abspath build/asan/reports)) $(MAKE) BUILD=build/asan \
+		SANITIZE=address,undefined OPT=-O1 check
 
 tsan:
-	$(MAKE) BUILD=build/tsan SANITIZE=thread OPT=-O1 check
+	rm -rf build/tsan/reports && mkdir -p build/tsan/reports
+	$(call san_env,$(abspath build/tsan/reports)) $(MAKE) BUILD=build/tsan \
+		SANITIZE=thread OPT=-O1 check
 
 lint:
 	tests/lint.sh

@@ -97,7 +97,7 @@ static int run_once(struct conn *c, const char *verb, const char *first,
 		    struct dlock_error *err)
 {
 	const char *argv[16];
-	char numkeys[8];
+	char numkeys[12];
 	int argc = 0;
 
 	if (3 + nkeys + nargs > (int)ARRAY_SIZE(argv))

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +99,58 @@ static int connect_addr(const struct sockaddr *sa, socklen_t salen,
 }
 
 /*
- * getaddrinfo(3) has no deadline, so names go through getaddrinfo_a(3),
- * whose wait can be bounded; addresses are parsed at once.
+ * getaddrinfo(3) has no deadline, so a name is looked up on a thread of its
+ * own that we wait for until the deadline. On a time-out the thread is
+ * left to finish alone; whoever lets go of the job last frees it.
  */
+struct lookup {
+	pthread_mutex_t mu;
+	pthread_cond_t done_cv;
+	int refs;
+	bool done;
+	int rc;
+	struct addrinfo *result;
+	char service[8];
+	char host[];
+};
+
+static void lookup_put(struct lookup *job)
+{
+	bool last;
+
+	pthread_mutex_lock(&job->mu);
+	last = --job->refs == 0;
+	pthread_mutex_unlock(&job->mu);
+	if (!last)
+		return;
+	if (job->result)
+		freeaddrinfo(job->result);
+	pthread_cond_destroy(&job->done_cv);
+	pthread_mutex_destroy(&job->mu);
+	free(job);
+}
+
+static void *lookup_main(void *arg)
+{
+	struct lookup *job = arg;
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG,
+	};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(job->host, job->service, &hints, &res);
+
+	pthread_mutex_lock(&job->mu);
+	job->rc = rc;
+	job->result = res;
+	job->done = true;
+	pthread_cond_signal(&job->done_cv);
+	pthread_mutex_unlock(&job->mu);
+	lookup_put(job);
+	return NULL;
+}
+
 static int resolve(const char *host, int port, int64_t deadline,
 		   struct addrinfo **res, struct dlock_error *err)
 {
@@ -109,56 +159,56 @@ static int resolve(const char *host, int port, int64_t deadline,
 		.ai_socktype = SOCK_STREAM,
 		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 	};
-	struct gaicb *req;
+	struct lookup *job;
+	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	pthread_t thread;
 	char service[8];
 	int rc;
 
 	snprintf(service, sizeof(service), "%d", port);
 	if (getaddrinfo(host, service, &hints, res) == 0)
-		return 0;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	/* On a time-out the request may outlive us: it must not be local. */
-	req = calloc(1, sizeof(*req) + sizeof(hints) + strlen(host) + 1 +
-			sizeof(service));
-	if (!req)
+		return 0;	/* an address: nothing to wait for */
+	job = calloc(1, sizeof(*job) + strlen(host) + 1);
+	if (!job)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	{
-		struct addrinfo *h = (struct addrinfo *)(req + 1);
-		char *name = (char *)(h + 1);
-		char *serv = name + strlen(host) + 1;
-
-		*h = hints;
-		strcpy(name, host);
-		strcpy(serv, service);
-		req->ar_name = name;
-		req->ar_service = serv;
-		req->ar_request = h;
-	}
-	rc = getaddrinfo_a(GAI_NOWAIT, &req, 1, NULL);
+	strcpy(job->host, host);
+	memcpy(job->service, service, sizeof(service));
+	job->refs = 2;
+	pthread_mutex_init(&job->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&job->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, lookup_main, job);
+	pthread_attr_destroy(&attr);
 	if (rc) {
-		free(req);
-		return set_error(err, DLOCK_ECONN, "cannot resolve '%s': %s",
-				 host, gai_strerror(rc));
+		job->refs = 1;
+		lookup_put(job);
+		return set_error(err, DLOCK_ESYS, "cannot start a thread to "
+				 "resolve '%s': %s", host, strerror(rc));
 	}
-	for (;;) {
-		int left = ms_until(deadline);
-		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
-		const struct gaicb *list[1] = { req };
+	pthread_mutex_lock(&job->mu);
+	while (!job->done && now_ms() < deadline) {
+		struct timespec ts = { deadline / 1000,
+				       (deadline % 1000) * 1000000L };
 
-		rc = gai_suspend(list, 1, &ts);
-		if (rc == EAI_INTR)
-			continue;
-		if (rc == EAI_AGAIN && gai_error(req) == EAI_INPROGRESS) {
-			if (gai_cancel(req) == EAI_CANCELED)
-				free(req);
-			return set_error(err, DLOCK_ECONN,
-					 "resolving '%s' timed out", host);
-		}
-		break;
+		pthread_cond_timedwait(&job->done_cv, &job->mu, &ts);
 	}
-	rc = gai_error(req);
-	*res = req->ar_result;
-	free(req);
+	rc = job->done ? job->rc : EAI_AGAIN;
+	if (job->done && !rc) {
+		*res = job->result;
+		job->result = NULL;
+	}
+	pthread_mutex_unlock(&job->mu);
+	lookup_put(job);
+	if (rc == EAI_AGAIN)
+		return set_error(err, DLOCK_ECONN,
+				 "host '%s' could not be resolved in time "
+				 "(slow or failing DNS); try again or use an "
+				 "address", host);
 	if (rc)
 		return set_error(err, DLOCK_ECONN,
 				 "cannot resolve host '%s': %s; check the URL",

@@ -15,5 +15,10 @@ for t in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
+if [ -n "${SANITIZER_LOG:-}" ] && [ -n "$(ls "$SANITIZER_LOG" 2>/dev/null)" ]; then
+	echo "# sanitizer reports in $SANITIZER_LOG:"
+	cat "$SANITIZER_LOG"/* | sed 's/^/#   /'
+	fail=$((fail + 1))
+fi
 echo "unit: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

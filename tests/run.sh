@@ -31,5 +31,10 @@ for t in "$@"; do
 	fi
 done
 [ -z "$bad" ] || echo "# these files failed without a test failure:$bad"
+if [ -n "${SANITIZER_LOG:-}" ] && [ -n "$(ls "$SANITIZER_LOG" 2>/dev/null)" ]; then
+	echo "# sanitizer reports in $SANITIZER_LOG:"
+	cat "$SANITIZER_LOG"/* | sed 's/^/#   /'
+	fail=$((fail + 1))
+fi
 echo "integration: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
