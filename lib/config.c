@@ -35,15 +35,19 @@ int config_split_line(char *line, char **key, char **value,
 		      struct dlock_error *err)
 {
 	char *eq, *k;
+	size_t word;
 
 	*key = *value = NULL;
 	line = trim(line);
 	if (*line == '\0' || *line == '#')
 		return 0;
 	eq = strchr(line, '=');
+	/* Quote only the first word: the rest may be a password. */
+	word = strcspn(line, " \t:");
 	if (!eq)
 		return set_error(err, DLOCK_ECONFIG,
-				 "expected 'key = value', found '%.64s'", line);
+				 "expected 'key = value', found no '=' after "
+				 "'%.*s'", (int)(word < 64 ? word : 64), line);
 	*eq = '\0';
 	k = trim(line);
 	if (*k == '\0')

@@ -28,6 +28,7 @@ int dlock_parse_duration(const char *text, bool allow_zero, int64_t *ms,
 	};
 	const char *p = text;
 	int64_t whole = 0, frac = 0, frac_scale = 1, unit = 0, total;
+	bool below_ns = false;
 
 	if (*p < '0' || *p > '9')
 		return bad_duration(err, text, *p == '-' ? "negative" :
@@ -43,8 +44,10 @@ int dlock_parse_duration(const char *text, bool allow_zero, int64_t *ms,
 			return bad_duration(err, text,
 					    "a digit must follow the point");
 		for (; *p >= '0' && *p <= '9'; p++) {
-			if (frac_scale >= 1000000000)
-				continue;	/* below a nanosecond */
+			if (frac_scale >= 1000000000) {
+				below_ns |= *p != '0';
+				continue;
+			}
 			frac = frac * 10 + (*p - '0');
 			frac_scale *= 10;
 		}
@@ -59,7 +62,12 @@ int dlock_parse_duration(const char *text, bool allow_zero, int64_t *ms,
 		return bad_duration(err, text, "unknown unit");
 	if (whole > DURATION_MAX_MS / unit)
 		return bad_duration(err, text, "longer than a year");
-	/* Round a fraction of a millisecond up, so "0.0001" is not zero. */
+	/*
+	 * Round a fraction of a millisecond up, so "0.0001" is not zero; so
+	 * are digits below a nanosecond, which only count as "more than 0".
+	 */
+	if (below_ns)
+		frac++;
 	total = whole * unit + (frac * unit + frac_scale - 1) / frac_scale;
 	if (total > DURATION_MAX_MS)
 		return bad_duration(err, text, "longer than a year");
@@ -79,15 +87,17 @@ int dlock_parse_uint(const char *text, long max, long *value,
 		return set_error(err, DLOCK_EUSAGE,
 				 "invalid number '': it is empty");
 	for (; *p; p++) {
+		int digit = *p - '0';
+
 		if (*p < '0' || *p > '9')
 			return set_error(err, DLOCK_EUSAGE,
 					 "invalid number '%s': use digits only",
 					 text);
-		v = v * 10 + (*p - '0');
-		if (v > max)
+		if (v > max / 10 || v * 10 > max - digit)
 			return set_error(err, DLOCK_EUSAGE,
 					 "invalid number '%s': the largest "
 					 "allowed is %ld", text, max);
+		v = v * 10 + digit;
 	}
 	*value = v;
 	return 0;

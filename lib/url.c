@@ -15,18 +15,23 @@
 /*
  * The URL for messages: a password between "scheme://user:" and the last
  * '@' is shown as "***", since messages end up in logs and cron mail.
+ * A mistyped scheme must not expose it either, so without "://" before
+ * the '@' everything from the first ':' is taken as the password.
  */
 static void mask_url(const char *text, char *out, size_t size)
 {
 	const char *scheme_end = strstr(text, "://");
 	const char *at = strrchr(text, '@');
+	const char *user = text;
 	const char *colon;
 
-	if (!scheme_end || !at || at < scheme_end) {
+	if (!at) {
 		snprintf(out, size, "%s", text);
 		return;
 	}
-	colon = memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3));
+	if (scheme_end && scheme_end < at)
+		user = scheme_end + 3;
+	colon = memchr(user, ':', (size_t)(at - user));
 	if (!colon) {
 		snprintf(out, size, "%s", text);
 		return;
@@ -52,6 +57,7 @@ static int hex_value(char c)
 static int percent_decode(const char *s, size_t len, char **out)
 {
 	char *buf = malloc(len + 1), *o = buf;
+	int rc = 0;
 
 	if (!buf)
 		return DLOCK_ENOMEM;
@@ -62,20 +68,20 @@ static int percent_decode(const char *s, size_t len, char **out)
 			*o++ = s[i];
 			continue;
 		}
-		if (i + 2 >= len) {
-			free_secret(buf);
-			return DLOCK_ECONFIG;
-		}
-		hi = hex_value(s[i + 1]);
-		lo = hex_value(s[i + 2]);
+		hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+		lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
 		if (hi < 0 || lo < 0 || hi + lo == 0) {
-			free_secret(buf);
-			return DLOCK_ECONFIG;
+			rc = DLOCK_ECONFIG;
+			break;
 		}
 		*o++ = (char)(hi * 16 + lo);
 		i += 2;
 	}
 	*o = '\0';
+	if (rc) {
+		free_secret(buf);
+		return rc;
+	}
 	*out = buf;
 	return 0;
 }

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * url_parse(): the accepted forms with every field they set, the rejected
+ * ones with their messages, and that no message shows a password.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "internal.h"
+#include "tap.h"
+
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+
+struct want {
+	const char *text;
+	enum url_kind kind;
+	bool tls;
+	const char *host;
+	int port;
+	const char *path;
+	long db;
+	const char *user;
+	const char *password;
+	const char *display;
+};
+
+#define TCP(t, h, p, d, u, pw, disp) \
+	{ t, URL_TCP, false, h, p, NULL, d, u, pw, disp }
+#define TLS(t, h, p, d, u, pw, disp) \
+	{ t, URL_TCP, true, h, p, NULL, d, u, pw, disp }
+#define UNIX(t, path, d, disp) \
+	{ t, URL_UNIX, false, NULL, 0, path, d, NULL, NULL, disp }
+
+static const struct want good[] = {
+	TCP("redis://host", "host", 6379, 0, NULL, NULL,
+	    "redis://host:6379"),
+	TCP("redis://host:6380/2", "host", 6380, 2, NULL, NULL,
+	    "redis://host:6380/2"),
+	TCP("redis://127.0.0.1:6379/0", "127.0.0.1", 6379, 0, NULL, NULL,
+	    "redis://127.0.0.1:6379"),
+	TCP("redis://cache-1.example_corp.com", "cache-1.example_corp.com",
+	    6379, 0, NULL, NULL, "redis://cache-1.example_corp.com:6379"),
+	TCP("redis://LOCALHOST:1", "LOCALHOST", 1, 0, NULL, NULL,
+	    "redis://LOCALHOST:1"),
+	TCP("redis://h:65535", "h", 65535, 0, NULL, NULL,
+	    "redis://h:65535"),
+	TCP("redis://h:06380", "h", 6380, 0, NULL, NULL, "redis://h:6380"),
+	TCP("redis://h/", "h", 6379, 0, NULL, NULL, "redis://h:6379"),
+	TCP("redis://h/15", "h", 6379, 15, NULL, NULL, "redis://h:6379/15"),
+	TCP("redis://h/007", "h", 6379, 7, NULL, NULL, "redis://h:6379/7"),
+	TCP("redis://h/2147483647", "h", 6379, 2147483647L, NULL, NULL,
+	    "redis://h:6379/2147483647"),
+	/* defaults */
+	TCP("redis://", "127.0.0.1", 6379, 0, NULL, NULL,
+	    "redis://127.0.0.1:6379"),
+	TCP("redis://:6380", "127.0.0.1", 6380, 0, NULL, NULL,
+	    "redis://127.0.0.1:6380"),
+	TCP("redis:///3", "127.0.0.1", 6379, 3, NULL, NULL,
+	    "redis://127.0.0.1:6379/3"),
+	/* user and password, percent-decoded */
+	TCP("redis://user:pa%40ss@host", "host", 6379, 0, "user", "pa@ss",
+	    "redis://user:***@host:6379"),
+	TCP("redis://:pass@host", "host", 6379, 0, NULL, "pass",
+	    "redis://:***@host:6379"),
+	TCP("redis://user@host", "host", 6379, 0, "user", NULL,
+	    "redis://user@host:6379"),
+	TCP("redis://user:@host", "host", 6379, 0, "user", "",
+	    "redis://user:***@host:6379"),
+	TCP("redis://@host", "host", 6379, 0, NULL, NULL,
+	    "redis://host:6379"),
+	TCP("redis://%75ser:%41%62%4a%6b@host", "host", 6379, 0, "user",
+	    "AbJk", "redis://user:***@host:6379"),
+	TCP("redis://u:%25%3A%2F%3F%23@h", "h", 6379, 0, "u", "%:/?#",
+	    "redis://u:***@h:6379"),
+	/* the last '@' ends the user part; the first ':' ends the user */
+	TCP("redis://u:p@ss@host", "host", 6379, 0, "u", "p@ss",
+	    "redis://u:***@host:6379"),
+	TCP("redis://u:a:b@host", "host", 6379, 0, "u", "a:b",
+	    "redis://u:***@host:6379"),
+	TCP("redis://u:p@ss:w@rd@host:1/3", "host", 1, 3, "u", "p@ss:w@rd",
+	    "redis://u:***@host:1/3"),
+	TCP("redis://u:p/a?t#h@host", "host", 6379, 0, "u", "p/a?t#h",
+	    "redis://u:***@host:6379"),
+	TCP("redis://:@:@host", "host", 6379, 0, NULL, "@:",
+	    "redis://:***@host:6379"),
+	/* IPv6 */
+	TCP("redis://[::1]:6379", "::1", 6379, 0, NULL, NULL,
+	    "redis://[::1]:6379"),
+	TCP("redis://[::1]", "::1", 6379, 0, NULL, NULL,
+	    "redis://[::1]:6379"),
+	TCP("redis://u:pw@[2001:db8::1]:7000/5", "2001:db8::1", 7000, 5, "u",
+	    "pw", "redis://u:***@[2001:db8::1]:7000/5"),
+	TCP("redis://[::ffff:192.0.2.1]", "::ffff:192.0.2.1", 6379, 0, NULL,
+	    NULL, "redis://[::ffff:192.0.2.1]:6379"),
+	/* TLS */
+	TLS("rediss://host", "host", 6379, 0, NULL, NULL,
+	    "rediss://host:6379"),
+	TLS("rediss://default:s3cr%3At@cache.example.com:6380/1",
+	    "cache.example.com", 6380, 1, "default", "s3cr:t",
+	    "rediss://default:***@cache.example.com:6380/1"),
+	TLS("rediss://[::1]:6390", "::1", 6390, 0, NULL, NULL,
+	    "rediss://[::1]:6390"),
+	/* unix sockets */
+	UNIX("unix:///tmp/r.sock", "/tmp/r.sock", 0, "unix:///tmp/r.sock"),
+	UNIX("unix:///tmp/r.sock?db=3", "/tmp/r.sock", 3,
+	     "unix:///tmp/r.sock?db=3"),
+	UNIX("unix:///tmp/r.sock?db=0", "/tmp/r.sock", 0,
+	     "unix:///tmp/r.sock"),
+	UNIX("unix:///var/run/redis/redis-server.sock",
+	     "/var/run/redis/redis-server.sock", 0,
+	     "unix:///var/run/redis/redis-server.sock"),
+	UNIX("unix:///tmp/my sock", "/tmp/my sock", 0,
+	     "unix:///tmp/my sock"),
+};
+
+#define UNSUPPORTED "unsupported URL"
+#define PORT "invalid port in URL"
+#define HOST "invalid host in URL"
+#define IPV6 "invalid IPv6 address in URL"
+#define QUERY "has a query or fragment"
+#define DB "invalid database number in URL"
+#define ABSOLUTE "needs an absolute socket path"
+#define PARAM "the only parameter of a unix:// URL is ?db=N"
+#define ESCAPE "invalid %-escape in the user or password"
+
+static const struct {
+	const char *text;
+	const char *why;
+	const char *shown;	/* how the message quotes the URL */
+} bad[] = {
+	{ "http://host", UNSUPPORTED, NULL },
+	{ "https://host", UNSUPPORTED, NULL },
+	{ "tcp://host:6379", UNSUPPORTED, NULL },
+	{ "redis+tls://host", UNSUPPORTED, NULL },
+	{ "", UNSUPPORTED, NULL },
+	{ "host", UNSUPPORTED, NULL },
+	{ "host:6379", UNSUPPORTED, NULL },
+	{ "//host", UNSUPPORTED, NULL },
+	{ "redis:/host", UNSUPPORTED, NULL },
+	{ "redis:host", UNSUPPORTED, NULL },
+	{ "unix:/tmp/r.sock", UNSUPPORTED, NULL },
+	{ " redis://host", UNSUPPORTED, NULL },
+	/* ports */
+	{ "redis://host:0", PORT, NULL },
+	{ "redis://host:00000", PORT, NULL },
+	{ "redis://host:65536", PORT, NULL },
+	{ "redis://host:99999", PORT, NULL },
+	{ "redis://host:1234567", PORT, NULL },
+	{ "redis://host:12345678", PORT, NULL },
+	{ "redis://host:abc", PORT, NULL },
+	{ "redis://host:", PORT, NULL },
+	{ "redis://host:-1", PORT, NULL },
+	{ "redis://host:+1", PORT, NULL },
+	{ "redis://host: 1", PORT, NULL },
+	{ "redis://host:63:79", PORT, NULL },
+	{ "redis://host:6379:6380", PORT, NULL },
+	{ "redis://[::1]:0", PORT, NULL },
+	{ "redis://[::1]:", PORT, NULL },
+	{ "redis://::1", PORT, NULL },
+	/* hosts */
+	{ "redis://ho st", HOST, NULL },
+	{ "redis://ho$t", HOST, NULL },
+	{ "redis://ho%74", HOST, NULL },
+	{ "redis://h\xc3\xa9", HOST, NULL },
+	{ "redis://[::1]6379", HOST, NULL },
+	{ "redis://[::1]x", HOST, NULL },
+	{ "redis://[::g]", HOST, NULL },
+	{ "redis://[host]", HOST, NULL },
+	{ "redis://[::1", IPV6, NULL },
+	{ "redis://[]", IPV6, NULL },
+	{ "redis://[", IPV6, NULL },
+	/* databases, queries, fragments */
+	{ "redis://host/x", DB, NULL },
+	{ "redis://host/-1", DB, NULL },
+	{ "redis://host/1/2", DB, NULL },
+	{ "redis://host//1", DB, NULL },
+	{ "redis://host/ 1", DB, NULL },
+	{ "redis://host/2147483648", DB, NULL },
+	{ "redis://host/99999999999999999999", DB, NULL },
+	{ "redis://host?db=1", QUERY, NULL },
+	{ "redis://host?", QUERY, NULL },
+	{ "redis://host#x", QUERY, NULL },
+	{ "redis://host:6379?x", QUERY, NULL },
+	/* unix sockets */
+	{ "unix://relative", ABSOLUTE, NULL },
+	{ "unix://r.sock", ABSOLUTE, NULL },
+	{ "unix://localhost/tmp/r.sock", ABSOLUTE, NULL },
+	{ "unix://", ABSOLUTE, NULL },
+	{ "unix://?db=1", ABSOLUTE, NULL },
+	{ "unix:///tmp/r.sock?db=", DB, NULL },
+	{ "unix:///tmp/r.sock?db=x", DB, NULL },
+	{ "unix:///tmp/r.sock?db=-1", DB, NULL },
+	{ "unix:///tmp/r.sock?db=3&x=1", DB, NULL },
+	{ "unix:///tmp/r.sock?db=2147483648", DB, NULL },
+	{ "unix:///tmp/r.sock?", PARAM, NULL },
+	{ "unix:///tmp/r.sock?foo=1", PARAM, NULL },
+	{ "unix:///tmp/r.sock?DB=1", PARAM, NULL },
+};
+
+/* Broken %-escapes, in the password and in the user. */
+static const struct {
+	const char *text;
+	const char *shown;
+} bad_escapes[] = {
+	{ "redis://u:p%zz@h", "redis://u:***@h" },
+	{ "redis://u:p%4@h", "redis://u:***@h" },
+	{ "redis://u:p%@h", "redis://u:***@h" },
+	{ "redis://u:%g1@h", "redis://u:***@h" },
+	{ "redis://u:p%00@h", "redis://u:***@h" },
+	{ "redis://u:%00x@h", "redis://u:***@h" },
+	{ "redis://u:hunter2%zz@host", "redis://u:***@host" },
+	{ "redis://u:hunter2%00@host", "redis://u:***@host" },
+	{ "redis://u%00:p@h", "redis://u%00:***@h" },
+	{ "redis://%0@h", "redis://%0@h" },
+	{ "redis://%@h", "redis://%@h" },
+	{ "redis://us%zzer@h", "redis://us%zzer@h" },
+};
+
+static void test_good(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		const struct want *w = &good[i];
+		struct dlock_error err = { 0, "" };
+		struct url u;
+		int rc = url_parse(w->text, &u, &err);
+
+		if (!is_int(rc, 0, "'%s' is accepted", w->text)) {
+			diag("message: %s", err.msg);
+			continue;
+		}
+		ok(u.kind == w->kind && u.tls == w->tls,
+		   "'%s': %s%s", w->text,
+		   w->kind == URL_TCP ? "tcp" : "unix", w->tls ? ", tls" : "");
+		is_str(u.host, w->host, "'%s': host", w->text);
+		is_int(u.port, w->port, "'%s': port", w->text);
+		is_str(u.path, w->path, "'%s': path", w->text);
+		is_int(u.db, w->db, "'%s': db", w->text);
+		is_str(u.user, w->user, "'%s': user", w->text);
+		is_str(u.password, w->password, "'%s': password", w->text);
+		is_str(u.display, w->display, "'%s': display", w->text);
+		if (w->password && *w->password)
+			ok(!strstr(u.display, w->password),
+			   "'%s': display hides the password", w->text);
+		url_clear(&u);
+		ok(!u.host && !u.path && !u.user && !u.password &&
+		   !u.display && u.db == 0,
+		   "'%s': url_clear() empties the struct", w->text);
+		url_clear(&u);
+	}
+}
+
+static void check_bad(const char *text, const char *why, const char *shown)
+{
+	struct dlock_error err = { 0, "" };
+	char quoted[1024];
+	struct url u;
+	int rc = url_parse(text, &u, &err);
+	bool good_msg;
+
+	is_int(rc, DLOCK_ECONFIG, "'%s' is rejected", text);
+	is_int(err.code, DLOCK_ECONFIG, "'%s': err.code is set", text);
+	good_msg = ok(strstr(err.msg, why), "'%s': message has '%s'", text,
+		      why);
+	snprintf(quoted, sizeof(quoted), "'%s'", shown ? shown : text);
+	if (!ok(strstr(err.msg, quoted), "'%s': message quotes %s", text,
+		quoted) || !good_msg)
+		diag("message: %s", err.msg);
+	ok(!u.host && !u.path && !u.user && !u.password && !u.display,
+	   "'%s': nothing is left allocated", text);
+	url_clear(&u);
+}
+
+static void test_bad(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		check_bad(bad[i].text, bad[i].why, bad[i].shown);
+}
+
+static void test_messages(void)
+{
+	struct dlock_error err = { 0, "" };
+	struct url u;
+
+	url_parse("redis://u:hunter2@host:0", &u, &err);
+	is_str(err.msg, "invalid port in URL 'redis://u:***@host:0': use a "
+	       "number from 1 to 65535", "a bad port: the whole message");
+	url_parse("ftp://h", &u, &err);
+	is_str(err.msg, "unsupported URL 'ftp://h'; use "
+	       "redis://[user[:password]@]host[:port][/db], rediss://... or "
+	       "unix:///path[?db=N]", "a bad scheme: the whole message");
+	url_parse("redis://h/x", &u, &err);
+	is_str(err.msg, "invalid database number in URL 'redis://h/x': "
+	       "invalid number 'x': use digits only",
+	       "a bad database: the whole message");
+	is_int(url_parse("http://h", &u, NULL), DLOCK_ECONFIG,
+	       "a NULL err is allowed");
+}
+
+/* The longest path sun_path holds with its NUL, and one byte more. */
+static void test_socket_path(void)
+{
+	char text[SUN_PATH_SIZE + 32], path[SUN_PATH_SIZE + 1], want[64];
+	struct dlock_error err = { 0, "" };
+	struct url u;
+
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[SUN_PATH_SIZE - 1] = '\0';
+	snprintf(text, sizeof(text), "unix://%s?db=1", path);
+	if (is_int(url_parse(text, &u, &err), 0,
+		   "a socket path of %zu bytes is accepted", strlen(path))) {
+		is_str(u.path, path, "the long path is kept whole");
+		is_int(u.db, 1, "with its db");
+		url_clear(&u);
+	} else {
+		diag("message: %s", err.msg);
+	}
+	path[SUN_PATH_SIZE - 1] = 'p';
+	path[SUN_PATH_SIZE] = '\0';
+	snprintf(text, sizeof(text), "unix://%s", path);
+	snprintf(want, sizeof(want), "is longer than %zu bytes",
+		 SUN_PATH_SIZE - 1);
+	check_bad(text, want, NULL);
+}
+
+/* Rejected URLs that carry the password "hunter2". */
+static const char *const secret_bad[] = {
+	"redis://u:hunter2@host:0",
+	"redis://u:hunter2@host:65536",
+	"redis://u:hunter2@host:abc",
+	"redis://:hunter2@host/x",
+	"redis://u:hunter2@host?x",
+	"redis://u:hunter2@host#frag",
+	"redis://u:hunter2@ho st",
+	"redis://u:hunter2@[::1",
+	"redis://u:hunter2@[::g]",
+	"redis://u:hun@ter2@host:0",
+	"redis://u:hun:ter2@host:0",
+	"redis://u:hun/ter2@host:0",
+	"redis://u:hunter2@host:1/2/3",
+	"rediss://u:hunter2@host:0",
+	"http://u:hunter2@host",
+	"ftp://:hunter2@host",
+	"unix://u:hunter2@/tmp/r.sock",
+	"unix://:hunter2@tmp/r.sock",
+	/* a mistyped scheme: the password is still a password */
+	"redis:/u:hunter2@host",
+	"redis:u:hunter2@host",
+	"redis//u:hunter2@host",
+	"u:hunter2@host",
+};
+
+static void test_no_password_in_messages(void)
+{
+	char text[2048];
+	struct dlock_error err;
+	struct url u;
+
+	for (size_t i = 0; i < ARRAY_SIZE(secret_bad); i++) {
+		memset(&err, 0, sizeof(err));
+		is_int(url_parse(secret_bad[i], &u, &err), DLOCK_ECONFIG,
+		       "'%s' is rejected", secret_bad[i]);
+		if (!ok(!strstr(err.msg, "hunter") && !strstr(err.msg, "ter2"),
+			"'%s': the message hides the password", secret_bad[i]))
+			diag("message: %s", err.msg);
+	}
+
+	/* a long user pushes the URL past the 512 bytes of the message */
+	memcpy(text, "redis://", 8);
+	memset(text + 8, 'u', 600);
+	snprintf(text + 608, sizeof(text) - 608, ":hunter2@host:0");
+	memset(&err, 0, sizeof(err));
+	is_int(url_parse(text, &u, &err),
+	       DLOCK_ECONFIG, "a 600-byte user with a bad port is rejected");
+	ok(!strstr(err.msg, "hunter"), "a long URL: the message hides the "
+	   "password");
+
+	/* and a long host after it */
+	snprintf(text, sizeof(text), "redis://u:hunter2@");
+	memset(text + 18, 'h', 1000);
+	snprintf(text + 1018, sizeof(text) - 1018, ":0");
+	memset(&err, 0, sizeof(err));
+	is_int(url_parse(text, &u, &err), DLOCK_ECONFIG,
+	       "a 1000-byte host with a bad port is rejected");
+	ok(!strstr(err.msg, "hunter"), "a long host: the message hides the "
+	   "password");
+}
+
+/*
+ * Last: a broken escape makes the decoder fail half-way, and a sanitizer
+ * that stops the program there should not take the other checks with it.
+ */
+static void test_bad_escapes(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bad_escapes); i++) {
+		struct dlock_error err = { 0, "" };
+		struct url u;
+
+		check_bad(bad_escapes[i].text, ESCAPE, bad_escapes[i].shown);
+		url_parse(bad_escapes[i].text, &u, &err);
+		ok(!strstr(err.msg, "hunter"), "'%s': the message hides the "
+		   "password", bad_escapes[i].text);
+	}
+}
+
+int main(void)
+{
+	test_good();
+	test_bad();
+	test_messages();
+	test_socket_path();
+	test_no_password_in_messages();
+	test_bad_escapes();
+	return done_testing();
+}
