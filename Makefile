@@ -39,7 +39,7 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 DLOCK = $(BUILD)/dlock
 
 .PHONY: all check unit integration install uninstall clean asan tsan \
-	lint demo deps bench
+	lint demo deps bench torture
 
 all: $(DLOCK)
 
@@ -101,6 +101,12 @@ demo: $(DLOCK)
 
 bench: $(DLOCK)
 	@DLOCK=$(abspath $(DLOCK)) tests/bench/run.sh
+
+# The mutual exclusion torture test at full size; prints its figures.
+TORTURE_N ?= 32
+TORTURE_M ?= 100
+torture: $(DLOCK)
+	@DLOCK=$(abspath $(DLOCK)) tests/bench/torture.sh $(TORTURE_N) $(TORTURE_M)
 
 install: $(DLOCK)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -33,6 +33,11 @@ enum {
 	OPT_CONFIG,
 	OPT_TTL,
 	OPT_VERBOSE,
+	OPT_ON_LOST,
+	OPT_KILL_AFTER,
+	OPT_LOST_EXIT_CODE,
+	OPT_MAX_HOLD,
+	OPT_LOCK_DELAY,
 };
 
 /* The options every command takes, to splice into its own table. */

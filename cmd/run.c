@@ -29,6 +29,15 @@ const char run_help[] =
 	"  -c, --command STRING      run STRING with $SHELL -c (else /bin/sh)\n"
 	"  -x, --exclusive           exclusive lock (the default)\n"
 	"      --ttl D               lease, renewed every D/3 (default 30s)\n"
+	"      --on-lost SIGNAL      sent to the command's process group when\n"
+	"                            the lease is lost (default TERM)\n"
+	"      --kill-after D        SIGKILL that long after --on-lost\n"
+	"                            (default 10s)\n"
+	"      --lost-exit-code N    exit status after a lost lease (default 75)\n"
+	"      --max-hold D          stop renewing after D: the command gets\n"
+	"                            the lost-lease treatment\n"
+	"      --lock-delay D        keep an abandoned lock blocked D past its\n"
+	"                            lease; a clean release frees it at once\n"
 	"  -q, --quiet               no message when the lock is busy or the\n"
 	"                            wait runs out\n"
 	"      --verbose             say who holds the lock, when it is taken\n"
@@ -52,7 +61,12 @@ struct run_opts {
 	char *shell_argv[4];	/* for -c */
 	int64_t ttl_ms;
 	int64_t wait_ms;
+	int64_t kill_after_ms;
+	int64_t max_hold_ms;
+	int64_t lock_delay_ms;
+	int on_lost_signal;
 	int conflict_status;
+	int lost_status;
 	bool quiet;
 	bool verbose;
 };
@@ -62,8 +76,7 @@ static const int stop_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 };
 
-#define LOSS_SIGNAL SIGTERM
-#define KILL_AFTER_MS 10000
+#define DEFAULT_KILL_AFTER_MS 10000
 
 static void verbose_log(void *arg, const char *msg)
 {
@@ -94,6 +107,12 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		{ "exclusive", no_argument, NULL, 'x' },
 		{ "no-fork", no_argument, NULL, 'F' },
 		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "on-lost", required_argument, NULL, OPT_ON_LOST },
+		{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
+		{ "lost-exit-code", required_argument, NULL,
+		  OPT_LOST_EXIT_CODE },
+		{ "max-hold", required_argument, NULL, OPT_MAX_HOLD },
+		{ "lock-delay", required_argument, NULL, OPT_LOCK_DELAY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,7 +126,10 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 
 	o->ttl_ms = DLOCK_DEFAULT_TTL_MS;
 	o->wait_ms = -1;
+	o->kill_after_ms = DEFAULT_KILL_AFTER_MS;
+	o->on_lost_signal = SIGTERM;
 	o->conflict_status = EXIT_CONFLICT;
+	o->lost_status = EXIT_LOST;
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+:nw:E:c:xFqh", options,
@@ -142,6 +164,29 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		case OPT_TTL:
 			status = parse_duration_option("--ttl", optarg, false,
 						       &o->ttl_ms);
+			break;
+		case OPT_ON_LOST:
+			if (dlock_parse_signal(optarg, &o->on_lost_signal,
+					       &err))
+				return usage_error("--on-lost: %s", err.msg);
+			break;
+		case OPT_KILL_AFTER:
+			status = parse_duration_option("--kill-after", optarg,
+						       true, &o->kill_after_ms);
+			break;
+		case OPT_LOST_EXIT_CODE:
+			if (dlock_parse_uint(optarg, 255, &n, &err))
+				return usage_error("--lost-exit-code: %s",
+						   err.msg);
+			o->lost_status = (int)n;
+			break;
+		case OPT_MAX_HOLD:
+			status = parse_duration_option("--max-hold", optarg,
+						       false, &o->max_hold_ms);
+			break;
+		case OPT_LOCK_DELAY:
+			status = parse_duration_option("--lock-delay", optarg,
+						       true, &o->lock_delay_ms);
 			break;
 		case 'q':
 			o->quiet = true;
@@ -228,6 +273,7 @@ static int take_signal(int sfd)
 }
 
 struct supervision {
+	const struct run_opts *opts;
 	struct dlock_child *child;
 	struct dlock_lease *lease;
 	int sfd;
@@ -250,10 +296,11 @@ static void on_lease_lost(struct supervision *s)
 	if (s->lost || dlock_lease_check(s->lease, &err) == 0)
 		return;
 	s->lost = true;
-	errorf("%s; stopping the command (SIG%s, SIGKILL after %ds)", err.msg,
-	       sigabbrev_np(LOSS_SIGNAL), KILL_AFTER_MS / 1000);
-	dlock_child_signal_group(s->child, LOSS_SIGNAL);
-	s->kill_at = monotonic_ms() + KILL_AFTER_MS;
+	errorf("%s; stopping the command (SIG%s now, SIGKILL after %.3gs)",
+	       err.msg, sigabbrev_np(s->opts->on_lost_signal),
+	       (double)s->opts->kill_after_ms / 1000);
+	dlock_child_signal_group(s->child, s->opts->on_lost_signal);
+	s->kill_at = monotonic_ms() + s->opts->kill_after_ms;
 }
 
 /* Forwards signals and watches the lease until the command ends. */
@@ -306,14 +353,17 @@ static int run_locked(struct run_opts *o, struct dlock_config *cfg,
 		      struct dlock *d, struct dlock_lock *lock, int sfd,
 		      const sigset_t *run_set)
 {
-	struct supervision s = { .sfd = sfd };
+	struct supervision s = { .opts = o, .sfd = sfd };
+	struct dlock_lease_opts lopts = {
+		.max_hold_ms = o->max_hold_ms,
+		.log = o->verbose ? verbose_log : NULL,
+	};
 	struct dlock_error err;
 	char **env = NULL;
 	int status, exec_errno;
 
 	if (!dlock_lock_is_reentrant(lock) &&
-	    dlock_lease_start(cfg, lock, o->verbose ? verbose_log : NULL, NULL,
-			      &s.lease, &err)) {
+	    dlock_lease_start(cfg, lock, &lopts, &s.lease, &err)) {
 		errorf("%s", err.msg);
 		status = EXIT_INTERNAL;
 		goto out_release;
@@ -342,13 +392,17 @@ out_release:
 	dlock_child_free(s.child);
 	dlock_env_free(env);
 	if (s.lost) {
-		dlock_lock_free(lock);
-		return EXIT_LOST;
+		/*
+		 * Still ours if --max-hold ended it, or if the server only
+		 * went quiet; release compares the owner, so trying is safe.
+		 */
+		dlock_release(d, lock, &err);
+		return o->lost_status;
 	}
 	if (dlock_release(d, lock, &err)) {
 		if (err.code == DLOCK_ELOST) {
 			errorf("%s", err.msg);
-			return EXIT_LOST;
+			return o->lost_status;
 		}
 		errorf("warning: %s; the lock expires by itself within its "
 		       "lease", err.msg);
@@ -362,6 +416,7 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 {
 	struct dlock_acquire_opts aopts = {
 		.ttl_ms = o->ttl_ms,
+		.lock_delay_ms = o->lock_delay_ms,
 		.wait_ms = o->wait_ms,
 		.inherited_owner = getenv("DLOCK_OWNER"),
 	};

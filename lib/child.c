@@ -22,6 +22,8 @@
 struct dlock_child {
 	pid_t pid;
 	int tty_fd;	/* our controlling terminal when we own it, else -1 */
+	pid_t guard_pid;
+	int guard_fd;	/* the guard's lifeline: it sees EOF when we die */
 };
 
 static bool is_lock_var(const char *entry)
@@ -118,6 +120,49 @@ static void exec_child(char *const argv[], char *const envp[], int tty_fd,
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/*
+ * The guard outlives dlock by a moment if dlock is killed outright: it
+ * sees its lifeline close and kills the command's whole process group, so
+ * no grandchild goes on without a lease. (The command itself also has
+ * PR_SET_PDEATHSIG.) It joins that group, which keeps the group id from
+ * being reused, and blocks every signal a terminal or an on-lost signal
+ * would send it. Only async-signal-safe calls: other threads exist.
+ */
+static void guard_main(int lifeline, pid_t pgid)
+{
+	sigset_t all;
+	char byte;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_NAME, "dlock-guard");
+	setpgid(0, pgid);
+	while (read(lifeline, &byte, 1) < 0 && errno == EINTR)
+		;
+	killpg(pgid, SIGKILL);
+	_exit(0);
+}
+
+static int start_guard(struct dlock_child *c, struct dlock_error *err)
+{
+	int lifeline[2];
+
+	if (pipe2(lifeline, O_CLOEXEC) < 0)
+		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(errno));
+	c->guard_pid = fork();
+	if (c->guard_pid == 0) {
+		close(lifeline[1]);
+		guard_main(lifeline[0], c->pid);
+	}
+	close(lifeline[0]);
+	if (c->guard_pid < 0) {
+		close(lifeline[1]);
+		return set_error(err, DLOCK_ESYS, "fork: %s", strerror(errno));
+	}
+	c->guard_fd = lifeline[1];
+	return 0;
+}
+
 int dlock_child_spawn(char *const argv[], char *const envp[],
 		      struct dlock_child **out, int *exec_errno,
 		      struct dlock_error *err)
@@ -130,6 +175,7 @@ int dlock_child_spawn(char *const argv[], char *const envp[],
 	*exec_errno = 0;
 	if (!c)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	c->guard_fd = -1;
 	if (pipe2(report, O_CLOEXEC) < 0) {
 		free(c);
 		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(errno));
@@ -166,6 +212,14 @@ int dlock_child_spawn(char *const argv[], char *const envp[],
 		return set_error(err, DLOCK_ESYS, "cannot run '%s': %s%s",
 				 argv[0], strerror(e), e == ENOENT ?
 				 "; check the name and PATH" : "");
+	}
+	if (start_guard(c, err)) {
+		/* Without a guard the command must not run at all. */
+		killpg(c->pid, SIGKILL);
+		while (waitpid(c->pid, &e, 0) < 0 && errno == EINTR)
+			;
+		dlock_child_free(c);
+		return DLOCK_ESYS;
 	}
 	*out = c;
 	return 0;
@@ -225,6 +279,13 @@ void dlock_child_free(struct dlock_child *c)
 {
 	if (!c)
 		return;
+	if (c->guard_pid > 0) {
+		/* Dismissed before its lifeline closes, so it does nothing. */
+		kill(c->guard_pid, SIGKILL);
+		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(c->guard_fd);
+	}
 	if (c->tty_fd >= 0)
 		close(c->tty_fd);
 	free(c);

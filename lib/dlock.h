@@ -69,6 +69,12 @@ int dlock_parse_uint(const char *text, long max, long *value,
 		     struct dlock_error *err);
 
 /*
+ * Parses a signal: a name with or without "SIG" ("TERM", "sigkill") or a
+ * number. Returns 0, or DLOCK_EUSAGE naming the value. Thread-safe.
+ */
+int dlock_parse_signal(const char *text, int *sig, struct dlock_error *err);
+
+/*
  * Checks a lock name: 1 to DLOCK_NAME_MAX bytes of letters, digits and
  * ". _ - : / @ + =", not starting with "-". Returns 0 or DLOCK_EUSAGE.
  * Thread-safe.
@@ -152,6 +158,11 @@ struct dlock_lock;
 
 struct dlock_acquire_opts {
 	int64_t ttl_ms;		/* the lease */
+	/*
+	 * How much longer the server keeps the key of an abandoned lock
+	 * (Chubby's lock-delay); a clean release frees it at once.
+	 */
+	int64_t lock_delay_ms;
 	int64_t wait_ms;	/* 0: do not wait; negative: wait forever */
 	/*
 	 * The owner token the calling process runs under (DLOCK_OWNER from
@@ -204,12 +215,22 @@ bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
 /* Keeps a lock alive from a thread of its own. */
 struct dlock_lease;
 
+struct dlock_lease_opts {
+	/* Stop renewing this long after the lock was taken; 0: never. */
+	int64_t max_hold_ms;
+	dlock_log_fn *log;	/* retries; may be NULL */
+	void *log_arg;
+};
+
 /*
- * Starts renewing lock every ttl/3 on a connection of its own. The lock
- * must stay alive until dlock_lease_stop(). Returns 0 or a DLOCK_E* code.
+ * Starts renewing lock every ttl/3 on a connection of its own. The lease
+ * is lost when no renewal has succeeded by its local end (which falls
+ * before the server's expiry), when the server says the lock is not ours,
+ * or at max_hold_ms. The lock must stay alive until dlock_lease_stop().
+ * Returns 0 or a DLOCK_E* code.
  */
 int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
-		      dlock_log_fn *log, void *log_arg,
+		      const struct dlock_lease_opts *opts,
 		      struct dlock_lease **out, struct dlock_error *err);
 
 /*
@@ -242,8 +263,9 @@ void dlock_env_free(char **env);
 
 /*
  * Runs argv (searched in PATH) with envp, in a process group of its own
- * that gets the terminal when dlock has it, an empty signal mask, and
- * SIGKILL should dlock die first. Call with every signal dlock handles
+ * that gets the terminal when dlock has it, and an empty signal mask.
+ * Should dlock die first, the command gets SIGKILL, and so does its whole
+ * process group, from a small guard process. Call with every signal dlock handles
  * blocked. Returns 0; or DLOCK_ESYS with *exec_errno set to the reason the
  * command could not be executed (0 when it was not even started).
  */
@@ -269,7 +291,11 @@ int dlock_child_signal_group(struct dlock_child *child, int sig);
  */
 int dlock_child_poll(struct dlock_child *child, int *status);
 
-/* Frees the child record; the process is not touched. NULL is allowed. */
+/*
+ * Frees the child record and dismisses the guard that would kill the
+ * command's process group if dlock died. Call once the command has ended.
+ * NULL is allowed.
+ */
 void dlock_child_free(struct dlock_child *child);
 
 /* Returns a static description of a DLOCK_E* code. Thread-safe. */

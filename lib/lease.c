@@ -25,8 +25,7 @@
 struct dlock_lease {
 	const struct dlock_config *cfg;
 	struct dlock_lock *lock;
-	dlock_log_fn *log;
-	void *log_arg;
+	struct dlock_lease_opts opts;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -47,12 +46,12 @@ static void lease_log(struct dlock_lease *ls, const char *fmt, ...)
 	char buf[DLOCK_ERRMSG_MAX];
 	va_list ap;
 
-	if (!ls->log)
+	if (!ls->opts.log)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ls->log(ls->log_arg, buf);
+	ls->opts.log(ls->opts.log_arg, buf);
 }
 
 static int64_t wall_ms(void)
@@ -150,13 +149,21 @@ static void *lease_main(void *arg)
 	int64_t interval = l->ttl_ms / 3, retry = RETRY_MIN_MS;
 	int64_t lease_end = l->lease_end, next = l->acquired_at + interval;
 	int64_t last_ok_wall = wall_ms() - (now_ms() - l->acquired_at);
+	int64_t hold_end = ls->opts.max_hold_ms > 0 ?
+			   l->acquired_at + ls->opts.max_hold_ms : NO_DEADLINE;
 	struct dlock_error err = { 0 };
 	struct conn *c = NULL;
 
-	while (!sleep_until(ls, next)) {
+	while (!sleep_until(ls, next < hold_end ? next : hold_end)) {
 		int64_t sent_at = now_ms(), deadline;
 		int rc;
 
+		if (sent_at >= hold_end) {
+			declare_lost(ls, last_ok_wall, "held for --max-hold "
+				     "%.3gs, so it is no longer renewed",
+				     (double)ls->opts.max_hold_ms / 1000);
+			break;
+		}
 		if (sent_at >= lease_end) {
 			declare_lost(ls, last_ok_wall, "no renewal succeeded "
 				     "in time (last error: %s)",
@@ -200,7 +207,7 @@ static void *lease_main(void *arg)
 }
 
 int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
-		      dlock_log_fn *log, void *log_arg,
+		      const struct dlock_lease_opts *opts,
 		      struct dlock_lease **out, struct dlock_error *err)
 {
 	struct dlock_lease *ls = calloc(1, sizeof(*ls));
@@ -211,8 +218,7 @@ int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	ls->cfg = cfg;
 	ls->lock = lock;
-	ls->log = log;
-	ls->log_arg = log_arg;
+	ls->opts = *opts;
 	ls->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ls->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ls->event_fd < 0 || ls->stop_fd < 0) {

@@ -163,7 +163,7 @@ static int lock_new(const struct dlock_config *cfg, const char *name,
 	if (!l->holder_key || !l->wake_key)
 		goto oom;
 	l->ttl_ms = opts->ttl_ms;
-	l->expiry_ms = opts->ttl_ms;
+	l->expiry_ms = opts->ttl_ms + opts->lock_delay_ms;
 	*out = l;
 	return 0;
 oom:

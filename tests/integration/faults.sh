@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Redis faults while a lock is held: a frozen network path shorter than
+# the TTL costs nothing, a longer one is a loss acted on before the
+# server-side expiry; a restart with AOF keeps the lock, one without
+# persistence is detected as a loss. And faults while waiting.
+. "$(dirname "$0")/../lib.sh"
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+start_redis r
+python3 "$(dirname "$0")/../proxy.py" "$TMP/r.sock" >"$TMP/proxy.port" &
+proxy=$!
+track "$proxy"
+wait_until 10 test -s "$TMP/proxy.port"
+P="redis://127.0.0.1:$(cat "$TMP/proxy.port")"
+
+# 1. A 1 s freeze of the network path against a 3 s lease: no loss.
+rm -f "$TMP/started"
+"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 3s k -- \
+	sh -c "echo x > $TMP/started; sleep 3" 2>"$TMP/err" &
+pid=$!
+wait_until 10 test -s "$TMP/started"
+kill -STOP "$proxy"
+sleep 1
+kill -CONT "$proxy"
+wait_exit 20 "$pid"
+is "a network freeze shorter than the TTL: the command finishes (exit 0)" 0 "$WAIT_STATUS"
+unlike "... and nothing was lost" "$(cat "$TMP/err")" "lost"
+
+# 2. A freeze longer than the TTL: the command is told while the server
+# still has the key (it asks the server directly, past the proxy).
+rm -f "$TMP/started" "$TMP/pttl"
+"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 2s k -- \
+	bash -c "trap 'redis-cli -s $TMP/r.sock pttl \"dlock:{k}\" > $TMP/pttl; exit 3' TERM
+	         echo x > $TMP/started; sleep 30 & wait" 2>"$TMP/err" &
+pid=$!
+wait_until 10 test -s "$TMP/started"
+kill -STOP "$proxy"
+frozen=$(now_ms)
+wait_exit 20 "$pid"
+status=$WAIT_STATUS
+kill -CONT "$proxy"
+is "a network freeze longer than the TTL: exit 75" 75 "$status"
+pttl=$(cat "$TMP/pttl" 2>/dev/null)
+if [ -n "$pttl" ] && [ "$pttl" -gt 0 ]; then
+	ok "the command was told $pttl ms before the server-side expiry"
+else
+	not_ok "the command was not told before the server-side expiry" \
+		"pttl: '$pttl'" "$(cat "$TMP/err")"
+fi
+elapsed=$(( $(now_ms) - frozen ))
+[ "$elapsed" -lt 8000 ] && ok "dlock ended within its deadlines (${elapsed} ms)" ||
+	not_ok "dlock took too long" "$elapsed ms"
+
+# 3. Restart with AOF inside the TTL: the lock survives.
+start_redis aof --appendonly yes --appendfsync always
+A="unix://$TMP/aof.sock"
+rm -f "$TMP/started"
+"$DLOCK" --url "$A" run --ttl 3s k -- sh -c \
+	"echo \$DLOCK_OWNER > $TMP/started; sleep 3" 2>"$TMP/err" &
+pid=$!
+wait_until 10 test -s "$TMP/started"
+kill -9 "$REDIS_PID_aof"
+wait "$REDIS_PID_aof" 2>/dev/null
+start_redis aof --appendonly yes --appendfsync always
+is "after the restart the server still has the lock" "$(cat "$TMP/started")" \
+	"$(rcli aof get 'dlock:{k}')"
+wait_exit 20 "$pid"
+is "restart with AOF within the TTL: no loss (exit 0)" 0 "$WAIT_STATUS"
+unlike "... and no message about a loss" "$(cat "$TMP/err")" "lost"
+
+# 4. Restart without persistence: detected at the next renewal.
+start_redis np --appendonly no
+rm -f "$TMP/started"
+"$DLOCK" --url "unix://$TMP/np.sock" run --ttl 3s k -- sh -c \
+	"echo x > $TMP/started; sleep 30 & wait" 2>"$TMP/err" &
+pid=$!
+wait_until 10 test -s "$TMP/started"
+kill -9 "$REDIS_PID_np"
+wait "$REDIS_PID_np" 2>/dev/null
+start_redis np --appendonly no
+wait_exit 20 "$pid"
+is "restart without persistence: exit 75" 75 "$WAIT_STATUS"
+like "... because the server no longer has the lock" "$(cat "$TMP/err")" \
+	"server no longer has it"
+
+# 5. While waiting: the server goes away and comes back; a waiter with -w
+# keeps trying and says why with --verbose.
+start_redis w
+rm -f "$TMP/started"
+"$DLOCK" --url "unix://$TMP/w.sock" run k -- sh -c "echo x > $TMP/started; sleep 30" &
+holder=$!
+track "$holder"
+wait_until 10 test -s "$TMP/started"
+"$DLOCK" --url "unix://$TMP/w.sock" run --verbose -w 20 k2 -- true >/dev/null 2>&1
+"$DLOCK" --url "unix://$TMP/w.sock" run --verbose -w 4 k -- true 2>"$TMP/werr" &
+waiter=$!
+wait_until 10 grep -q "waiting for lock 'k'" "$TMP/werr"
+kill -9 "$REDIS_PID_w"
+wait "$REDIS_PID_w" 2>/dev/null
+wait_exit 20 "$waiter"
+is "a waiter whose server went away gives up when -w runs out (69)" 69 "$WAIT_STATUS"
+like "... after retrying, saying why" "$(cat "$TMP/werr")" \
+	"cannot connect.*retrying in [0-9]+ ms"
+kill -9 "$holder" 2>/dev/null
+
+start_redis w2
+rm -f "$TMP/started"
+"$DLOCK" --url "unix://$TMP/w2.sock" run --ttl 1s k -- sh -c "echo x > $TMP/started; sleep 30" &
+holder=$!
+track "$holder"
+wait_until 10 test -s "$TMP/started"
+"$DLOCK" --url "unix://$TMP/w2.sock" run --verbose k -- touch "$TMP/ran" 2>"$TMP/werr" &
+waiter=$!
+wait_until 10 grep -q "waiting for lock 'k'" "$TMP/werr"
+kill -9 "$holder" "$REDIS_PID_w2"
+wait "$REDIS_PID_w2" 2>/dev/null
+sleep 0.5	# the waiter meets a dead server for a while
+start_redis w2
+wait_exit 20 "$waiter"
+is "a plain waiter rides out a server restart and runs its command" 0 "$WAIT_STATUS"
+[ -e "$TMP/ran" ] && ok "... the command ran" || not_ok "the command did not run"
+
+done_testing
