@@ -426,7 +426,7 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 	struct dlock *d = NULL;
 	struct timespec start;
 	char cmdline[1024];
-	int sfd, rc, status;
+	int sfd, rc, status, sig;
 
 	/*
 	 * Every signal we handle is blocked before any thread exists, and
@@ -487,19 +487,27 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 			       (double)o->wait_ms / 1000);
 		status = o->conflict_status;
 		goto out_free;
-	case DLOCK_ECANCELED: {
-		int sig = take_signal(sfd);
-
+	case DLOCK_ECANCELED:
+		sig = take_signal(sfd);
 		if (o->verbose)
 			errorf("SIG%s while waiting for lock '%s'; nothing "
 			       "was run", sig ? sigabbrev_np(sig) : "?",
 			       o->name);
 		status = 128 + sig;
 		goto out_free;
-	}
 	default:
 		errorf("%s", err.msg);
 		status = exit_status(rc);
+		goto out_free;
+	}
+	/* A stop that came while the winning request was in flight. */
+	sig = take_signal(sfd);
+	if (sig) {
+		if (o->verbose)
+			errorf("SIG%s while taking lock '%s'; released it, "
+			       "nothing was run", sigabbrev_np(sig), o->name);
+		dlock_release(d, lock, &err);
+		status = 128 + sig;
 		goto out_free;
 	}
 	if (o->verbose) {
