@@ -466,6 +466,18 @@ int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err)
 	}
 	if (rc)
 		goto out;
+	for (size_t i = 0; i < cfg->nurls; i++) {
+		const struct url *u = &cfg->urls[i];
+		const char *user = cfg->user ? cfg->user : u->user;
+
+		if (user && !cfg->password && !u->password) {
+			rc = set_error(err, DLOCK_ECONFIG,
+				       "user '%s' is given without a password; "
+				       "set DLOCK_PASSWORD or --password-file",
+				       user);
+			goto out;
+		}
+	}
 	cfg->resolved = true;
 out:
 	file_settings_clear(&fs);

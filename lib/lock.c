@@ -139,6 +139,7 @@ void dlock_lock_free(struct dlock_lock *lock)
 	free(lock->key);
 	free(lock->holder_key);
 	free(lock->wake_key);
+	free(lock->fence_key);
 	free(lock);
 }
 
@@ -160,7 +161,8 @@ static int lock_new(const struct dlock_config *cfg, const char *name,
 		goto oom;
 	l->holder_key = join(l->key, ":holder:", l->owner, "");
 	l->wake_key = join(l->key, ":wake", "", "");
-	if (!l->holder_key || !l->wake_key)
+	l->fence_key = join(l->key, ":fence", "", "");
+	if (!l->holder_key || !l->wake_key || !l->fence_key)
 		goto oom;
 	l->ttl_ms = opts->ttl_ms;
 	l->expiry_ms = opts->ttl_ms + opts->lock_delay_ms;
@@ -216,39 +218,48 @@ struct holder_info {
 	char who[DLOCK_ERRMSG_MAX / 2];
 };
 
+/* What other users see about a holder: the acquire script's ARGV[3..7]. */
+struct holder_meta {
+	char host[256];
+	char pid[16];
+	char user[64];
+	char cmd[COMMAND_LINE_MAX];
+	char expiry[24];
+	char ttl[24];
+};
+
+static void holder_meta_init(struct holder_meta *m, const struct dlock_lock *l,
+			     const char *command_line)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (gethostname(m->host, sizeof(m->host) - 1) < 0)
+		snprintf(m->host, sizeof(m->host), "unknown");
+	m->host[sizeof(m->host) - 1] = '\0';
+	snprintf(m->pid, sizeof(m->pid), "%ld", (long)getpid());
+	snprintf(m->user, sizeof(m->user), "%s", pw ? pw->pw_name : "?");
+	snprintf(m->cmd, sizeof(m->cmd), "%s", command_line ? command_line : "");
+	snprintf(m->expiry, sizeof(m->expiry), "%lld", (long long)l->expiry_ms);
+	snprintf(m->ttl, sizeof(m->ttl), "%lld", (long long)l->ttl_ms);
+}
+
 /*
  * One try. Returns 0 when acquired, DLOCK_EBUSY with *holder filled in, or
  * an error.
  */
 static int try_acquire(struct dlock *d, struct dlock_lock *l,
-		       const struct dlock_acquire_opts *opts,
-		       struct holder_info *holder, struct dlock_error *err)
+		       const struct holder_meta *m, struct holder_info *holder,
+		       struct dlock_error *err)
 {
-	static char host[256];
-	char pid[16], expiry[24], ttl[24], user[64], cmd[COMMAND_LINE_MAX];
-	const char *keys[] = { l->key, l->key, l->holder_key };
-	const char *args[] = { l->owner, expiry, host, pid, user, cmd, ttl };
-	struct passwd *pw = getpwuid(geteuid());
+	const char *keys[] = { l->key, l->fence_key, l->holder_key };
+	const char *args[] = { l->owner, m->expiry, m->host, m->pid, m->user,
+			       m->cmd, m->ttl };
 	redisReply *r = NULL;
-	char *fence_key = join(l->key, ":fence", "", "");
 	int64_t sent_at;
 	int rc;
 
-	if (!fence_key)
-		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	keys[1] = fence_key;
-	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
-		snprintf(host, sizeof(host), "unknown");
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
-	snprintf(cmd, sizeof(cmd), "%s",
-		 opts->command_line ? opts->command_line : "");
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)l->expiry_ms);
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)l->ttl_ms);
-
 	sent_at = now_ms();
 	rc = call_script(d, &script_acquire, 3, keys, 7, args, &r, err);
-	free(fence_key);
 	if (rc)
 		return rc;
 	rc = reply_error(d->conn, r, "run the acquire script", err);
@@ -363,6 +374,7 @@ int dlock_acquire(struct dlock *d, const char *name,
 		  struct dlock_lock **out, struct dlock_error *err)
 {
 	struct dlock_lock *l = NULL;
+	struct holder_meta meta;
 	struct holder_info holder;
 	char last_who[sizeof(holder.who)] = "";
 	int64_t wait_end = opts->wait_ms < 0 ? NO_DEADLINE :
@@ -388,10 +400,11 @@ int dlock_acquire(struct dlock *d, const char *name,
 			return 0;
 		}
 	}
+	holder_meta_init(&meta, l, opts->command_line);
 	for (;;) {
 		int64_t wake_at;
 
-		rc = try_acquire(d, l, opts, &holder, err);
+		rc = try_acquire(d, l, &meta, &holder, err);
 		if (rc == 0) {
 			*out = l;
 			return 0;

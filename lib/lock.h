@@ -12,6 +12,7 @@ struct dlock_lock {
 	char *key;		/* <prefix>{NAME} */
 	char *holder_key;	/* <prefix>{NAME}:holder:<owner> */
 	char *wake_key;		/* <prefix>{NAME}:wake */
+	char *fence_key;	/* <prefix>{NAME}:fence */
 	char owner[2 * OWNER_BYTES + 1];
 	char fence[24];
 	int64_t ttl_ms;

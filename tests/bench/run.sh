@@ -46,3 +46,5 @@ done
 sleep 1.5	# let a few renewals run, so the renewal connection counts
 echo "peak RSS of dlock holding a lock (after renewals): $(grep VmHWM /proc/$holder/status | awk '{print $2, $3}')"
 wait "$holder"
+
+"$(dirname "$0")/lost.sh" 10 2s

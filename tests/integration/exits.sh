@@ -144,6 +144,9 @@ DLOCK_PASSWORD=nope "$DLOCK" --url "$A" --user alice run k -- true 2>"$TMP/err"
 is "wrong ACL password: 77" 77 $?
 like "wrong ACL password names the user" "$(cat "$TMP/err")" "refused user 'alice'"
 rcli auth -a s3cret --no-auth-warning acl setuser bob on '>bobpw' '~other:*' '+@all' >/dev/null
+"$DLOCK" --url "$A" --user alice run k -- true 2>"$TMP/err"
+is "a user without a password: 78" 78 $?
+like "... saying so" "$(cat "$TMP/err")" "user 'alice' is given without a password"
 DLOCK_PASSWORD=bobpw "$DLOCK" --url "$A" --user bob run k -- true 2>"$TMP/err"
 is "an ACL user without rights on the prefix: 77" 77 $?
 like "... with a message naming the user" "$(cat "$TMP/err")" "user 'bob' may not"
