@@ -303,6 +303,29 @@ static void on_lease_lost(struct supervision *s)
 	s->kill_at = monotonic_ms() + s->opts->kill_after_ms;
 }
 
+/* How long to wait for a process group to die of SIGKILL. */
+#define REAP_GRACE_MS 5000
+
+/*
+ * After a loss the whole process group must be gone before the lock can be
+ * let go: what outlived the command gets until --kill-after, then SIGKILL.
+ */
+static void finish_lost_group(struct supervision *s)
+{
+	bool killed = s->kill_at == INT64_MAX;
+	int64_t give_up = (killed ? monotonic_ms() : s->kill_at) +
+			  REAP_GRACE_MS;
+
+	while (dlock_child_group_alive(s->child) &&
+	       monotonic_ms() < give_up) {
+		if (!killed && monotonic_ms() >= s->kill_at) {
+			dlock_child_signal_group(s->child, SIGKILL);
+			killed = true;
+		}
+		poll(NULL, 0, 20);
+	}
+}
+
 /* Forwards signals and watches the lease until the command ends. */
 static int supervise(struct supervision *s)
 {
@@ -337,8 +360,11 @@ static int supervise(struct supervision *s)
 			if (sig != SIGCHLD)
 				dlock_child_signal(s->child, sig);
 		}
-		if (dlock_child_poll(s->child, &status))
+		if (dlock_child_poll(s->child, &status)) {
+			if (s->lost)
+				finish_lost_group(s);
 			return status;
+		}
 	}
 }
 

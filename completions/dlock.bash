@@ -6,7 +6,8 @@
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
 	--config'
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
-	--conflict-exit-code -c --command -x --exclusive --ttl -q --quiet
+	--conflict-exit-code -c --command -x --exclusive --ttl --on-lost
+	--kill-after --lost-exit-code --max-hold --lock-delay -q --quiet
 	--verbose -h --help'
 
 # Rebuilds the words bash split at ':' and '=' (URLs, --opt=value), so
@@ -86,11 +87,24 @@ _dlock_value() {
 	--ttl)
 		_dlock_add "$pre" < <(compgen -W '10s 30s 1m 2m 5m' -- "$cur")
 		;;
+	--on-lost)
+		_dlock_add "$pre" < <(compgen -W 'TERM INT HUP QUIT KILL USR1 USR2' -- "$cur")
+		;;
+	--kill-after)
+		_dlock_add "$pre" < <(compgen -W '0 1s 5s 10s 30s 1m' -- "$cur")
+		;;
+	--max-hold)
+		_dlock_add "$pre" < <(compgen -W '1m 5m 10m 30m 1h 2h' -- "$cur")
+		;;
+	--lock-delay)
+		_dlock_add "$pre" < <(compgen -W '0 5s 10s 30s 1m' -- "$cur")
+		;;
 	--prefix)
 		_dlock_add "$pre" < <(compgen -W 'dlock:' -- "$cur")
 		;;
 	esac
-	# --user, -E and -c take a value of the user's own: nothing to offer.
+	# --user, -E, --lost-exit-code and -c take a value of the user's own:
+	# nothing to offer.
 	return 0
 }
 
@@ -99,7 +113,9 @@ _dlock_takes_value() {
 	case $1 in
 	--url | --prefix | --connect-timeout | --user | --password-file | \
 		--config) return 0 ;;
-	--timeout | --wait | --conflict-exit-code | --command | --ttl)
+	--timeout | --wait | --conflict-exit-code | --command | --ttl | \
+		--on-lost | --kill-after | --lost-exit-code | --max-hold | \
+		--lock-delay)
 		[[ $2 == run ]] ;;
 	-*) # a cluster such as -nw ends with the letter that takes the value
 		[[ $2 == run && $1 != --* && $1 =~ ^-[nxqhF]*[wEc]$ ]] ;;

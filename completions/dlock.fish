@@ -16,7 +16,7 @@ function __dlock_state
                 switch $t
                     case --url --prefix --connect-timeout --user --password-file --config
                         set -e tokens[1]
-                    case --timeout --wait --conflict-exit-code --command --ttl
+                    case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay
                         test $mode = run; and set -e tokens[1]
                     case '--*'
                     case '-*'
@@ -67,7 +67,7 @@ end
 function __dlock_complete_wrapped
     set -l cmd (__dlock_state)[2..-1]
     set -q cmd[1]; and set cmd (string escape -- $cmd)
-    complete -C (string join ' ' -- $cmd (commandline -ct))
+    complete --do-complete=(string join ' ' -- $cmd (commandline -ct))
 end
 
 # Server URLs: the schemes, then the socket path after unix://.
@@ -110,6 +110,11 @@ complete -c dlock -n '__dlock_in run' -s E -l conflict-exit-code -x -d 'Exit sta
 complete -c dlock -n '__dlock_in run name' -s c -l command -x -d 'Run a string with $SHELL -c'
 complete -c dlock -n '__dlock_in run' -s x -l exclusive -d 'Exclusive lock (the default)'
 complete -c dlock -n '__dlock_in run' -l ttl -x -a '10s 30s 1m 2m 5m' -d 'Lease, renewed every ttl/3 (default 30s)'
+complete -c dlock -n '__dlock_in run' -l on-lost -x -a 'TERM INT HUP QUIT KILL USR1 USR2' -d 'Signal for the process group when the lease is lost'
+complete -c dlock -n '__dlock_in run' -l kill-after -x -a '0 1s 5s 10s 30s 1m' -d 'SIGKILL this long after --on-lost (default 10s)'
+complete -c dlock -n '__dlock_in run' -l lost-exit-code -x -d 'Exit status after a lost lease (default 75)'
+complete -c dlock -n '__dlock_in run' -l max-hold -x -a '1m 5m 10m 30m 1h 2h' -d 'Stop renewing after this long; the command is stopped'
+complete -c dlock -n '__dlock_in run' -l lock-delay -x -a '0 5s 10s 30s 1m' -d 'Keep an abandoned lock blocked this long past its lease'
 complete -c dlock -n '__dlock_in run' -s q -l quiet -d 'No message when the lock is busy or the wait runs out'
 complete -c dlock -n '__dlock_in run' -l verbose -d 'Report waits, retries, taking and releasing the lock'
 complete -c dlock -n '__dlock_in run' -s h -l help -d 'Show the help of run'

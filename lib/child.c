@@ -6,6 +6,7 @@
  * foreground group, as a shell would do, so ^C and ^Z go to the command
  * only (and once), and reading the terminal works.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -242,6 +243,47 @@ int dlock_child_signal_group(struct dlock_child *c, int sig)
 	if (killpg(c->pid, sig) < 0 && errno != ESRCH)
 		return DLOCK_ESYS;
 	return 0;
+}
+
+/* Whether /proc/<pid>/stat shows a live process in process group pgid. */
+static bool in_group(const char *pid, pid_t pgid)
+{
+	char path[64], buf[512], *p, state;
+	int fd, pgrp, ppid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The command name may hold anything: fields resume after ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+		return false;
+	return pgrp == pgid && state != 'Z';
+}
+
+bool dlock_child_group_alive(const struct dlock_child *c)
+{
+	struct dirent *e;
+	bool alive = false;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		return killpg(c->pid, 0) == 0;
+	while (!alive && (e = readdir(proc))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
+		    atoi(e->d_name) == c->guard_pid)
+			continue;
+		alive = in_group(e->d_name, c->pid);
+	}
+	closedir(proc);
+	return alive;
 }
 
 /* ^Z: do what the shell expects of a job, then carry the command along. */

@@ -283,6 +283,12 @@ int dlock_child_signal(struct dlock_child *child, int sig);
 int dlock_child_signal_group(struct dlock_child *child, int sig);
 
 /*
+ * Whether any process other than dlock's guard is left in the command's
+ * process group, such as a grandchild that outlived the command.
+ */
+bool dlock_child_group_alive(const struct dlock_child *child);
+
+/*
  * Collects the command's state after a SIGCHLD. Returns 1 with the wait(2)
  * status in *status once it has ended, 0 while it runs. When the command is
  * stopped from the terminal (^Z), dlock hands the terminal back and stops

@@ -124,6 +124,23 @@ kill -0 "$child" 2>/dev/null && not_ok "the command survived SIGKILL" ||
 [ "$elapsed" -ge 1200 ] && ok "... not before --kill-after" ||
 	not_ok "SIGKILL came too early" "$elapsed ms"
 
+# A grandchild that ignores SIGTERM and outlives the command still gets
+# SIGKILL at --kill-after, before the lock is let go.
+rm -f "$TMP/gc"
+start=$(now_ms)
+"$DLOCK" run --max-hold 300ms --kill-after 1s k -- sh -c \
+	"sh -c 'trap \"\" TERM; echo \$\$ > $TMP/gc; sleep 30' & wait" 2>/dev/null
+status=$?
+elapsed=$(( $(now_ms) - start ))
+is "a grandchild outliving the command: exit 75" 75 "$status"
+gc_state=$(sed 's/.*) \(.\).*/\1/' "/proc/$(cat "$TMP/gc")/stat" 2>/dev/null)
+case "$gc_state" in
+""|Z) ok "... it was killed before dlock exited (${elapsed} ms)" ;;
+*) not_ok "the grandchild outlived dlock" "state $gc_state" ;;
+esac
+[ "$elapsed" -ge 1200 ] && ok "... after its --kill-after grace" ||
+	not_ok "the grandchild got no grace" "$elapsed ms"
+
 "$DLOCK" run --on-lost NOPE k -- true 2>"$TMP/err"
 is "a bad --on-lost is a usage error" 64 $?
 like "... naming the value" "$(cat "$TMP/err")" "--on-lost: invalid signal 'NOPE'"
