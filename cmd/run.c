@@ -345,7 +345,9 @@ static int supervise(struct supervision *s)
 			timeout = left > 0 ? (int)left : 0;
 		}
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
-			errorf("poll: %s", strerror(errno));
+			/* Unsupervised, the command must not outlive us. */
+			errorf("poll: %s; killing the command", strerror(errno));
+			dlock_child_signal_group(s->child, SIGKILL);
 			return -1;
 		}
 		if (s->lost && monotonic_ms() >= s->kill_at) {
