@@ -38,6 +38,8 @@ enum {
 	OPT_LOST_EXIT_CODE,
 	OPT_MAX_HOLD,
 	OPT_LOCK_DELAY,
+	OPT_FIFO,
+	OPT_NO_FIFO,
 };
 
 /* The options every command takes, to splice into its own table. */

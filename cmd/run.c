@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,9 @@ const char run_help[] =
 	"  -E, --conflict-exit-code N  exit status for -n and -w (default 1)\n"
 	"  -c, --command STRING      run STRING with $SHELL -c (else /bin/sh)\n"
 	"  -x, --exclusive           exclusive lock (the default)\n"
+	"      --fifo                take turns in order of arrival (default)\n"
+	"      --no-fifo             take the lock whenever it is free, ahead\n"
+	"                            of the queue\n"
 	"      --ttl D               lease, renewed every D/3 (default 30s)\n"
 	"      --on-lost SIGNAL      sent to the command's process group when\n"
 	"                            the lease is lost (default TERM)\n"
@@ -39,7 +43,7 @@ const char run_help[] =
 	"      --lock-delay D        keep an abandoned lock blocked D past its\n"
 	"                            lease; a clean release frees it at once\n"
 	"  -q, --quiet               no message when the lock is busy or the\n"
-	"                            wait runs out\n"
+	"                            wait runs out, no status line\n"
 	"      --verbose             say who holds the lock, when it is taken\n"
 	"                            and released\n"
 	"  -h, --help                show this help\n"
@@ -47,7 +51,8 @@ const char run_help[] =
 	GLOBAL_HELP
 	"\n"
 	"Durations: 250ms, 1.5 (seconds), 30s, 5m, 2h. Without -n or -w, wait\n"
-	"as long as it takes. Names: up to 200 letters, digits and . _ - : / @ + =\n"
+	"as long as it takes, in a queue; on a terminal, a status line shows\n"
+	"the wait. Names: up to 200 letters, digits and . _ - : / @ + =\n"
 	"\n"
 	"COMMAND gets DLOCK_NAME, DLOCK_TOKEN (a fencing token that grows with\n"
 	"every new holder), DLOCK_OWNER and DLOCK_TTL_MS. Exit status: COMMAND's;\n"
@@ -69,6 +74,7 @@ struct run_opts {
 	int lost_status;
 	bool quiet;
 	bool verbose;
+	bool no_fifo;
 };
 
 /* Signals that stop a wait, and are forwarded to the command. */
@@ -78,9 +84,45 @@ static const int stop_signals[] = {
 
 #define DEFAULT_KILL_AFTER_MS 10000
 
+/* The one updating line a person at a terminal sees while dlock waits. */
+static bool status_shown;
+
+static void clear_status(void)
+{
+	if (status_shown)
+		fputs("\r\033[K", stderr);
+	status_shown = false;
+}
+
+static void show_status(void *arg, const struct dlock_wait_progress *p)
+{
+	struct winsize ws;
+	int width = 80;
+	char line[512];
+
+	(void)arg;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	if (p->place)
+		snprintf(line, sizeof(line), "dlock: waiting %llds for '%s', "
+			 "place %lld, held by %s",
+			 (long long)(p->waited_ms / 1000), p->name, p->place,
+			 p->holder);
+	else
+		snprintf(line, sizeof(line), "dlock: waiting %llds for '%s', "
+			 "held by %s", (long long)(p->waited_ms / 1000),
+			 p->name, p->holder);
+	if (width - 1 < (int)sizeof(line))
+		line[width - 1] = '\0';
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	status_shown = true;
+}
+
 static void verbose_log(void *arg, const char *msg)
 {
 	(void)arg;
+	clear_status();
 	errorf("%s", msg);
 }
 
@@ -105,6 +147,8 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "command", required_argument, NULL, 'c' },
 		{ "exclusive", no_argument, NULL, 'x' },
+		{ "fifo", no_argument, NULL, OPT_FIFO },
+		{ "no-fifo", no_argument, NULL, OPT_NO_FIFO },
 		{ "no-fork", no_argument, NULL, 'F' },
 		{ "ttl", required_argument, NULL, OPT_TTL },
 		{ "on-lost", required_argument, NULL, OPT_ON_LOST },
@@ -156,6 +200,12 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 			shell_command = optarg;
 			break;
 		case 'x':
+			break;
+		case OPT_FIFO:
+			o->no_fifo = false;
+			break;
+		case OPT_NO_FIFO:
+			o->no_fifo = true;
 			break;
 		case 'F':
 			return usage_error("-F/--no-fork cannot work with dlock: "
@@ -447,6 +497,7 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 		.lock_delay_ms = o->lock_delay_ms,
 		.wait_ms = o->wait_ms,
 		.inherited_owner = getenv("DLOCK_OWNER"),
+		.no_fifo = o->no_fifo,
 	};
 	sigset_t wait_set, run_set;
 	struct dlock_lock *lock = NULL;
@@ -495,12 +546,15 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 	}
 	if (o->verbose)
 		dlock_set_log(d, verbose_log, NULL);
+	if (!o->quiet && isatty(STDERR_FILENO))
+		dlock_set_progress(d, show_status, NULL);
 	dlock_set_cancel_fd(d, sfd);
 	command_line(o->argv, cmdline, sizeof(cmdline));
 	aopts.command_line = cmdline;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	rc = dlock_acquire(d, o->name, &aopts, &lock, &err);
+	clear_status();
 	switch (rc) {
 	case 0:
 		break;

@@ -14,7 +14,18 @@ struct conn {
 	const struct url *url;
 	const char *user;
 	bool broken;
+	void (*tick)(void *arg);
+	void *tick_arg;
+	int tick_ms;
 };
+
+void conn_set_tick(struct conn *c, void (*fn)(void *arg), void *arg,
+		   int every_ms)
+{
+	c->tick = fn;
+	c->tick_arg = arg;
+	c->tick_ms = every_ms;
+}
 
 const char *conn_display(const struct conn *c)
 {
@@ -44,14 +55,23 @@ static int wait_ready(struct conn *c, short want, int64_t deadline,
 		{ .fd = c->t->fd, .events = want },
 		{ .fd = cancel_fd, .events = POLLIN },
 	};
+	bool ticking = cancel_fd >= 0 && c->tick;
 	int rc;
 
 	for (;;) {
-		rc = poll(pfd, cancel_fd >= 0 ? 2 : 1, ms_until(deadline));
+		int timeout = ms_until(deadline);
+
+		if (ticking && (timeout < 0 || timeout > c->tick_ms))
+			timeout = c->tick_ms;
+		rc = poll(pfd, cancel_fd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
 			return DLOCK_ESYS;
+		if (rc == 0 && ticking && ms_until(deadline) != 0) {
+			c->tick(c->tick_arg);
+			continue;
+		}
 		if (rc == 0)
 			return DLOCK_ETIMEDOUT;
 		if (cancel_fd >= 0 && (pfd[1].revents & POLLIN))

@@ -36,6 +36,13 @@ int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
 	      struct dlock_error *err);
 
 /*
+ * While conn_call() waits for a reply with a cancel descriptor (a blocking
+ * command), calls fn every every_ms. fn NULL turns it off.
+ */
+void conn_set_tick(struct conn *c, void (*fn)(void *arg), void *arg,
+		   int every_ms);
+
+/*
  * Turns an error reply into a DLOCK_E* code and a message that says what
  * to do; what names the request. Returns 0 for any other reply.
  */

@@ -143,6 +143,24 @@ void dlock_free(struct dlock *d);
 /* Sends progress messages to fn; NULL turns them off. */
 void dlock_set_log(struct dlock *d, dlock_log_fn *fn, void *arg);
 
+/* Where a wait stands, for a status line. */
+struct dlock_wait_progress {
+	const char *name;
+	const char *holder;	/* who holds the lock, for people */
+	long long place;	/* in the queue, from 1; 0 when unknown */
+	int64_t waited_ms;
+};
+
+/* Receives progress while dlock_acquire() waits. */
+typedef void dlock_progress_fn(void *arg,
+			       const struct dlock_wait_progress *progress);
+
+/*
+ * Calls fn after every look at the lock and about every second while
+ * blocked; NULL turns it off. The reports cost the server nothing.
+ */
+void dlock_set_progress(struct dlock *d, dlock_progress_fn *fn, void *arg);
+
 /*
  * While waiting for a lock, a readable cancel_fd makes the wait return
  * DLOCK_ECANCELED. A request already sent is always finished first, so a
@@ -172,11 +190,17 @@ struct dlock_acquire_opts {
 	 */
 	const char *inherited_owner;
 	const char *command_line;	/* shown to other users; may be NULL */
+	/*
+	 * Take the lock whenever it is free, ahead of the queue, instead of
+	 * waiting for our turn.
+	 */
+	bool no_fifo;
 };
 
 /*
- * Takes lock name, waiting as opts says. On success stores the lock in
- * *out. Returns 0; DLOCK_EBUSY when not waiting and the lock is held;
+ * Takes lock name, waiting as opts says: in a FIFO queue, woken by the
+ * release of the holder ahead, sending a heartbeat every 2 s. On success
+ * stores the lock in *out. Returns 0; DLOCK_EBUSY when not waiting and the lock is held;
  * DLOCK_ETIMEDOUT when the wait ran out; DLOCK_ECANCELED; or a connection,
  * authentication or server error. A wait without a deadline rides out
  * connection failures after the first successful connection, retrying with

@@ -11,10 +11,15 @@
 #include "lock.h"
 #include "scripts.h"
 
-/* How long a release notice waits for a waiter to pick it up. */
-#define WAKE_NOTICE_MS "5000"
-/* How often to look again at a holder that set no expiry. */
-#define NO_TTL_RECHECK_MS 5000
+/*
+ * A waiter shows it is alive every HEARTBEAT_MS; one that stops, killed
+ * with -9 say, holds up the queue for HEARTBEAT_WINDOW_MS at most.
+ */
+#define HEARTBEAT_MS 2000
+#define HEARTBEAT_WINDOW_MS 3000
+#define HEARTBEAT_WINDOW_TEXT "3000"
+/* While blocked, progress is reported this often. */
+#define PROGRESS_MS 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define COMMAND_LINE_MAX 1024
@@ -28,6 +33,8 @@ struct dlock {
 	bool whole_second_timeouts;
 	dlock_log_fn *log;
 	void *log_arg;
+	dlock_progress_fn *progress;
+	void *progress_arg;
 };
 
 struct dlock *dlock_new(const struct dlock_config *cfg)
@@ -53,6 +60,12 @@ void dlock_set_log(struct dlock *d, dlock_log_fn *fn, void *arg)
 {
 	d->log = fn;
 	d->log_arg = arg;
+}
+
+void dlock_set_progress(struct dlock *d, dlock_progress_fn *fn, void *arg)
+{
+	d->progress = fn;
+	d->progress_arg = arg;
 }
 
 void dlock_set_cancel_fd(struct dlock *d, int cancel_fd)
@@ -140,6 +153,8 @@ void dlock_lock_free(struct dlock_lock *lock)
 	free(lock->holder_key);
 	free(lock->wake_key);
 	free(lock->fence_key);
+	free(lock->queue_key);
+	free(lock->waiters_key);
 	free(lock);
 }
 
@@ -160,9 +175,12 @@ static int lock_new(const struct dlock_config *cfg, const char *name,
 	if (!l->name || !l->key)
 		goto oom;
 	l->holder_key = join(l->key, ":holder:", l->owner, "");
-	l->wake_key = join(l->key, ":wake", "", "");
+	l->wake_key = join(l->key, ":w:", l->owner, "");
 	l->fence_key = join(l->key, ":fence", "", "");
-	if (!l->holder_key || !l->wake_key || !l->fence_key)
+	l->queue_key = join(l->key, ":queue", "", "");
+	l->waiters_key = join(l->key, ":waiters", "", "");
+	if (!l->holder_key || !l->wake_key || !l->fence_key ||
+	    !l->queue_key || !l->waiters_key)
 		goto oom;
 	l->ttl_ms = opts->ttl_ms;
 	l->expiry_ms = opts->ttl_ms + opts->lock_delay_ms;
@@ -183,10 +201,13 @@ static void describe_holder(const redisReply *r, char *buf, size_t size)
 	const redisReply *cmd = r->element[7];
 	size_t n;
 
+	if (r->element[2]->type != REDIS_REPLY_STRING) {
+		snprintf(buf, size, "nobody: it is the turn of a waiter ahead");
+		return;
+	}
 	if (host->type != REDIS_REPLY_STRING) {
 		snprintf(buf, size, "another client (owner %.40s), which left "
-			 "no details", r->element[2]->type ==
-			 REDIS_REPLY_STRING ? r->element[2]->str : "?");
+			 "no details", r->element[2]->str);
 		return;
 	}
 	n = (size_t)snprintf(buf, size, "%s, pid %s", host->str,
@@ -209,12 +230,15 @@ static bool acquire_reply_ok(const redisReply *r)
 		return false;
 	if (r->element[0]->integer == 1)
 		return r->element[1]->integer > 0;
-	return r->element[0]->integer == 0 && r->elements == 8 &&
-	       r->element[2]->type == REDIS_REPLY_STRING;
+	return r->element[0]->integer == 0 && r->elements == 10 &&
+	       r->element[8]->type == REDIS_REPLY_INTEGER &&
+	       r->element[9]->type == REDIS_REPLY_INTEGER;
 }
 
 struct holder_info {
-	long long pttl;		/* -1: no expiry */
+	long long pttl;		/* -1: no expiry; -2: free, a waiter is next */
+	long long place;	/* in the queue, from 1; 0: unknown */
+	long long head_wait;	/* ms the waiter ahead has left; -1: none */
 	char who[DLOCK_ERRMSG_MAX / 2];
 };
 
@@ -226,10 +250,11 @@ struct holder_meta {
 	char cmd[COMMAND_LINE_MAX];
 	char expiry[24];
 	char ttl[24];
+	bool grab;
 };
 
 static void holder_meta_init(struct holder_meta *m, const struct dlock_lock *l,
-			     const char *command_line)
+			     const char *command_line, bool grab)
 {
 	struct passwd *pw = getpwuid(geteuid());
 
@@ -241,6 +266,7 @@ static void holder_meta_init(struct holder_meta *m, const struct dlock_lock *l,
 	snprintf(m->cmd, sizeof(m->cmd), "%s", command_line ? command_line : "");
 	snprintf(m->expiry, sizeof(m->expiry), "%lld", (long long)l->expiry_ms);
 	snprintf(m->ttl, sizeof(m->ttl), "%lld", (long long)l->ttl_ms);
+	m->grab = grab;
 }
 
 /*
@@ -248,18 +274,21 @@ static void holder_meta_init(struct holder_meta *m, const struct dlock_lock *l,
  * an error.
  */
 static int try_acquire(struct dlock *d, struct dlock_lock *l,
-		       const struct holder_meta *m, struct holder_info *holder,
-		       struct dlock_error *err)
+		       const struct holder_meta *m, bool join,
+		       struct holder_info *holder, struct dlock_error *err)
 {
-	const char *keys[] = { l->key, l->fence_key, l->holder_key };
+	const char *keys[] = { l->key, l->fence_key, l->holder_key,
+			       l->queue_key, l->waiters_key, l->wake_key };
 	const char *args[] = { l->owner, m->expiry, m->host, m->pid, m->user,
-			       m->cmd, m->ttl };
+			       m->cmd, m->ttl, HEARTBEAT_WINDOW_TEXT,
+			       m->grab ? "grab" : "fifo", join ? "1" : "0",
+			       d->log || d->progress ? "1" : "0" };
 	redisReply *r = NULL;
 	int64_t sent_at;
 	int rc;
 
 	sent_at = now_ms();
-	rc = call_script(d, &script_acquire, 3, keys, 7, args, &r, err);
+	rc = call_script(d, &script_acquire, 6, keys, 11, args, &r, err);
 	if (rc)
 		return rc;
 	rc = reply_error(d->conn, r, "run the acquire script", err);
@@ -277,6 +306,8 @@ static int try_acquire(struct dlock *d, struct dlock_lock *l,
 		goto out;
 	}
 	holder->pttl = r->element[1]->integer;
+	holder->place = r->element[8]->integer;
+	holder->head_wait = r->element[9]->integer;
 	describe_holder(r, holder->who, sizeof(holder->who));
 	rc = DLOCK_EBUSY;
 out:
@@ -313,8 +344,9 @@ static int check_inherited(struct dlock *d, struct dlock_lock *l,
 }
 
 /*
- * Blocks until a release notice arrives, until deadline, or until the
- * cancel descriptor is readable. Returns 0 in the first two cases.
+ * Blocks on our wake-up list until a release wakes us, until deadline, or
+ * until the cancel descriptor is readable. Returns 0 in the first two
+ * cases.
  */
 static int wait_notice(struct dlock *d, struct dlock_lock *l,
 		       int64_t deadline, struct dlock_error *err)
@@ -354,6 +386,54 @@ static int wait_notice(struct dlock *d, struct dlock_lock *l,
 	return rc;
 }
 
+struct progress_tick {
+	struct dlock *d;
+	struct dlock_wait_progress *p;
+	int64_t started;
+};
+
+static void report_progress(void *arg)
+{
+	struct progress_tick *t = arg;
+
+	t->p->waited_ms = now_ms() - t->started;
+	t->d->progress(t->d->progress_arg, t->p);
+}
+
+/*
+ * Waits until wake_at for our turn, reporting progress about every second
+ * when someone listens; the reports cost the server nothing.
+ */
+static int wait_turn(struct dlock *d, struct dlock_lock *l, int64_t wake_at,
+		     struct dlock_wait_progress *p, int64_t started,
+		     struct dlock_error *err)
+{
+	struct progress_tick tick = { d, p, started };
+	int rc;
+
+	if (!d->progress || !d->conn)
+		return wait_notice(d, l, wake_at, err);
+	report_progress(&tick);
+	conn_set_tick(d->conn, report_progress, &tick, PROGRESS_MS);
+	rc = wait_notice(d, l, wake_at, err);
+	if (d->conn)
+		conn_set_tick(d->conn, NULL, NULL, 0);
+	return rc;
+}
+
+/* Takes us out of the queue; failures only delay others by a heartbeat. */
+static void leave_queue(struct dlock *d, struct dlock_lock *l)
+{
+	const char *keys[] = { l->key, l->queue_key, l->waiters_key,
+			       l->wake_key };
+	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT };
+	struct dlock_error ignored;
+	redisReply *r = NULL;
+
+	if (call_script(d, &script_leave, 4, keys, 2, args, &r, &ignored) == 0)
+		freeReplyObject(r);
+}
+
 /* Sleeps until deadline unless the cancel descriptor becomes readable. */
 static int sleep_cancelable(struct dlock *d, int64_t deadline,
 			    struct dlock_error *err)
@@ -369,6 +449,19 @@ static int sleep_cancelable(struct dlock *d, int64_t deadline,
 	return 0;
 }
 
+/* When to look again: a heartbeat, the holder's lease, the waiter ahead. */
+static int64_t next_look(const struct holder_info *h, int64_t wait_end)
+{
+	int64_t wait = HEARTBEAT_MS, at;
+
+	if (h->pttl >= 0 && h->pttl < wait)
+		wait = h->pttl;
+	if (h->head_wait >= 0 && h->head_wait < wait)
+		wait = h->head_wait;
+	at = now_ms() + wait;
+	return at < wait_end ? at : wait_end;
+}
+
 int dlock_acquire(struct dlock *d, const char *name,
 		  const struct dlock_acquire_opts *opts,
 		  struct dlock_lock **out, struct dlock_error *err)
@@ -376,11 +469,13 @@ int dlock_acquire(struct dlock *d, const char *name,
 	struct dlock_lock *l = NULL;
 	struct holder_meta meta;
 	struct holder_info holder;
+	struct dlock_wait_progress progress = { .name = name };
 	char last_who[sizeof(holder.who)] = "";
+	int64_t started = now_ms();
 	int64_t wait_end = opts->wait_ms < 0 ? NO_DEADLINE :
-			   now_ms() + opts->wait_ms;
+			   started + opts->wait_ms;
 	int64_t backoff = BACKOFF_MIN_MS;
-	bool held;
+	bool held, queued = false;
 	int rc;
 
 	if (dlock_check_name(name, err))
@@ -400,17 +495,17 @@ int dlock_acquire(struct dlock *d, const char *name,
 			return 0;
 		}
 	}
-	holder_meta_init(&meta, l, opts->command_line);
+	holder_meta_init(&meta, l, opts->command_line, opts->no_fifo);
 	for (;;) {
-		int64_t wake_at;
-
-		rc = try_acquire(d, l, &meta, &holder, err);
+		rc = try_acquire(d, l, &meta, opts->wait_ms != 0, &holder,
+				 err);
 		if (rc == 0) {
 			*out = l;
 			return 0;
 		}
 		if (rc == DLOCK_EBUSY) {
 			backoff = BACKOFF_MIN_MS;
+			queued = opts->wait_ms != 0;
 			if (opts->wait_ms == 0) {
 				rc = set_error(err, DLOCK_EBUSY,
 					       "lock '%s' is held by %s", name,
@@ -424,17 +519,20 @@ int dlock_acquire(struct dlock *d, const char *name,
 				goto fail;
 			}
 			if (strcmp(last_who, holder.who) != 0) {
-				log_msg(d, "waiting for lock '%s', held by %s",
-					name, holder.who);
+				if (holder.place)
+					log_msg(d, "waiting for lock '%s', held "
+						"by %s; place %lld in the queue",
+						name, holder.who, holder.place);
+				else
+					log_msg(d, "waiting for lock '%s', held "
+						"by %s", name, holder.who);
 				snprintf(last_who, sizeof(last_who), "%s",
 					 holder.who);
 			}
-			/* The holder's lease running out is the fallback. */
-			wake_at = now_ms() + (holder.pttl < 0 ?
-					      NO_TTL_RECHECK_MS : holder.pttl);
-			if (wake_at > wait_end)
-				wake_at = wait_end;
-			rc = wait_notice(d, l, wake_at, err);
+			progress.holder = holder.who;
+			progress.place = holder.place;
+			rc = wait_turn(d, l, next_look(&holder, wait_end),
+				       &progress, started, err);
 			if (rc == 0)
 				continue;
 		}
@@ -457,6 +555,8 @@ int dlock_acquire(struct dlock *d, const char *name,
 			  backoff * 2;
 	}
 fail:
+	if (queued)
+		leave_queue(d, l);
 	dlock_lock_free(l);
 	return rc;
 }
@@ -464,8 +564,9 @@ fail:
 int dlock_release(struct dlock *d, struct dlock_lock *l,
 		  struct dlock_error *err)
 {
-	const char *keys[] = { l->key, l->holder_key, l->wake_key };
-	const char *args[] = { l->owner, WAKE_NOTICE_MS };
+	const char *keys[] = { l->key, l->holder_key, l->queue_key,
+			       l->waiters_key };
+	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT };
 	redisReply *r = NULL;
 	int rc = 0;
 
@@ -473,7 +574,7 @@ int dlock_release(struct dlock *d, struct dlock_lock *l,
 		goto out;
 	/* The connection may have idled out while the command ran: retry. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = call_script(d, &script_release, 3, keys, 2, args, &r, err);
+		rc = call_script(d, &script_release, 4, keys, 2, args, &r, err);
 		if (rc == 0 || !error_is_transient(rc))
 			break;
 	}

@@ -11,8 +11,10 @@ struct dlock_lock {
 	char *name;
 	char *key;		/* <prefix>{NAME} */
 	char *holder_key;	/* <prefix>{NAME}:holder:<owner> */
-	char *wake_key;		/* <prefix>{NAME}:wake */
+	char *wake_key;		/* <prefix>{NAME}:w:<owner> */
 	char *fence_key;	/* <prefix>{NAME}:fence */
+	char *queue_key;	/* <prefix>{NAME}:queue */
+	char *waiters_key;	/* <prefix>{NAME}:waiters */
 	char owner[2 * OWNER_BYTES + 1];
 	char fence[24];
 	int64_t ttl_ms;

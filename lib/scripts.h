@@ -8,7 +8,13 @@
  *   <prefix>{NAME}                 exclusive holder: owner token, with PX
  *   <prefix>{NAME}:fence           fencing counter
  *   <prefix>{NAME}:holder:<owner>  holder metadata (hash), expires with it
- *   <prefix>{NAME}:wake            release notices for waiters (list)
+ *   <prefix>{NAME}:queue           waiters' owner tokens in arrival order
+ *   <prefix>{NAME}:waiters         waiter -> heartbeat deadline, server ms
+ *   <prefix>{NAME}:w:<owner>       a waiter's wake-up list (BLPOP)
+ *
+ * The queue is a list and the deadlines a hash, so a handoff costs the
+ * same whatever the number of waiters: the releasing script drops dead
+ * waiters at the head, then pushes a wake-up to the first live one.
  */
 #ifndef DLOCK_SCRIPTS_H
 #define DLOCK_SCRIPTS_H
@@ -20,6 +26,7 @@ struct script;
 extern struct script script_acquire;
 extern struct script script_renew;
 extern struct script script_release;
+extern struct script script_leave;
 
 /*
  * Runs a script by EVALSHA, falling back to EVAL when the server does not

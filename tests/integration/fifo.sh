@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Waiting in a FIFO queue: turns in order of arrival, waiters that leave
+# or die do not hold up the ones behind, nothing is left behind, and an
+# idle waiter costs the server almost nothing.
+. "$(dirname "$0")/../lib.sh"
+
+start_redis r
+export DLOCK_URL="unix://$TMP/r.sock"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+queue_len() { rcli r llen 'dlock:{k}:queue'; }
+
+# hold: a background holder of k whose command has started; it runs until
+# $TMP/release exists. Its pid is in HOLDER.
+hold() {
+	rm -f "$TMP/started" "$TMP/release"
+	"$DLOCK" run k -- sh -c "touch $TMP/started; while [ ! -e $TMP/release ]; do sleep 0.01; done" &
+	HOLDER=$!
+	track "$HOLDER"
+	wait_until 10 test -e "$TMP/started" || not_ok "the holder did not start"
+}
+
+# queue_up I [OPTIONS]: a waiter whose command appends I to $TMP/order;
+# returns once it is in the queue. Its pid is in W_I.
+queue_up() {
+	local i=$1 before
+	shift
+	before=$(queue_len)
+	"$DLOCK" run "$@" k -- sh -c "echo $i >> $TMP/order; echo \$((\$(date +%s%N) / 1000000)) > $TMP/start.$i" 2>"$TMP/err.$i" &
+	eval "W_$i=$!"
+	track "$!"
+	wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue') -gt $before ]" ||
+		not_ok "waiter $i did not join the queue"
+}
+
+# 1. Eight waiters started in a known order run in that order.
+hold
+: >"$TMP/order"
+for i in 1 2 3 4 5 6 7 8; do
+	queue_up "$i"
+done
+is "eight waiters are queued" 8 "$(queue_len)"
+touch "$TMP/release"
+for i in 1 2 3 4 5 6 7 8; do
+	eval "wait_exit 20 \$W_$i"
+done
+is "waiters run in the order they arrived" "1 2 3 4 5 6 7 8" \
+	"$(tr '\n' ' ' <"$TMP/order" | sed 's/ $//')"
+is "the queue is empty afterwards" 0 "$(queue_len)"
+is "nothing is left in Redis but the fence counter" "dlock:{k}:fence" \
+	"$(rcli r keys '*')"
+
+# 2. A waiter stopped with TERM leaves at once; the one behind it gets the
+# lock promptly.
+hold
+: >"$TMP/order"
+queue_up 1
+queue_up 2
+kill -TERM "$W_1"
+wait_exit 10 "$W_1"
+is "a waiter stopped with TERM exits 143" 143 "$WAIT_STATUS"
+is "... and leaves the queue at once" 1 "$(queue_len)"
+released=$(now_ms)
+touch "$TMP/release"
+wait_exit 20 "$W_2"
+is "the waiter behind it runs" 2 "$(cat "$TMP/order")"
+took=$(( $(cat "$TMP/start.2") - released ))
+[ "$took" -lt 1500 ] && ok "... promptly (${took} ms after the holder's release was due)" ||
+	not_ok "the waiter behind a departed one was held up" "$took ms"
+wait_exit 10 "$HOLDER"
+
+# 3. A waiter killed with -9 holds up the queue for one heartbeat window
+# (3 s) at most, not for the holder's 30 s lease.
+hold
+: >"$TMP/order"
+queue_up 1
+queue_up 2
+kill -9 "$W_1"
+wait "$W_1" 2>/dev/null
+released=$(now_ms)
+touch "$TMP/release"
+wait_exit 20 "$W_2"
+is "the waiter behind a killed one runs" 2 "$(cat "$TMP/order")"
+took=$(( $(cat "$TMP/start.2") - released ))
+[ "$took" -lt 4500 ] && ok "... within a heartbeat window (${took} ms)" ||
+	not_ok "a killed waiter stalled the queue" "$took ms"
+wait_exit 10 "$HOLDER"
+
+# 4. -w running out leaves nothing behind, even with others queued.
+hold
+queue_up 1
+"$DLOCK" run -w 0.5 k -- true 2>/dev/null
+is "-w timing out with others queued: exit 1" 1 $?
+is "... only the other waiter is left in the queue" "$(rcli r hkeys 'dlock:{k}:waiters')" \
+	"$(rcli r lrange 'dlock:{k}:queue' 0 -1)"
+is "... one waiter" 1 "$(queue_len)"
+is "... and no wake-up list of its own" "" \
+	"$(rcli r keys 'dlock:{k}:w:*' | grep -v "$(rcli r lindex 'dlock:{k}:queue' 0)")"
+touch "$TMP/release"
+wait_exit 10 "$W_1"
+wait_exit 10 "$HOLDER"
+
+# 5. FIFO respects the queue even when the lock is free; --no-fifo grabs.
+hold
+queue_up 1
+kill -9 "$W_1"
+wait "$W_1" 2>/dev/null
+touch "$TMP/release"
+wait_exit 10 "$HOLDER"
+"$DLOCK" run -n k -- true 2>"$TMP/err"
+is "a free lock with a (dead) waiter first in line: -n waits its turn" 1 $?
+like "... saying a waiter ahead has the turn" "$(cat "$TMP/err")" "turn of a waiter ahead"
+"$DLOCK" run -n --no-fifo k -- true
+is "--no-fifo takes a free lock ahead of the queue" 0 $?
+"$DLOCK" run -w 10 k -- true
+is "the dead waiter is dropped after its heartbeat window" 0 $?
+
+# 6. A holder in the plain single-key format (redis-py, redsync) is waited
+# for: no release notice comes, its TTL running out wakes the waiter.
+rcli r set 'dlock:{k}' foreign NX PX 1500 >/dev/null
+start=$(now_ms)
+"$DLOCK" run -w 10 k -- true
+is "a redis-py-format holder is waited for" 0 $?
+took=$(( $(now_ms) - start ))
+[ "$took" -ge 1200 ] && ok "... until its TTL ran out (${took} ms)" ||
+	not_ok "took the lock from a foreign holder" "$took ms"
+
+# 7. --verbose says who holds the lock and the place in the queue.
+hold
+queue_up 1
+"$DLOCK" run --verbose -w 0.3 k -- true 2>"$TMP/err"
+like "--verbose names the holder and the place in the queue" "$(cat "$TMP/err")" \
+	"waiting for lock 'k', held by .*pid $HOLDER.*; place 2 in the queue"
+touch "$TMP/release"
+wait_exit 10 "$W_1"
+wait_exit 10 "$HOLDER"
+
+# 8. No polling: waiters on a long-held lock send a heartbeat every 2 s
+# (one script call and one BLPOP), whatever the number of waiters. The
+# server counts the commands a script runs as well; the requests waiters
+# send are the EVALSHA, EVAL and BLPOP calls.
+hold
+for i in 1 2 3 4 5 6 7 8; do
+	queue_up "$i"
+done
+rcli r config resetstat >/dev/null
+sleep 4
+stats=$(rcli r info commandstats)
+calls=$(printf '%s\n' "$stats" | awk -F'[=,:]' '/^cmdstat_(evalsha|eval|blpop):/ { n += $3 } END { print n + 0 }')
+all=$(printf '%s\n' "$stats" | awk -F'[=,:]' '/^cmdstat_/ && !/cmdstat_(info|config)/ { n += $3 } END { print n + 0 }')
+rate=$(awk -v c="$calls" 'BEGIN { printf "%.2f", c / 8 / 4 }')
+awk -v r="$rate" 'BEGIN { exit !(r <= 1.5) }' &&
+	ok "8 idle waiters: $rate requests per waiter per second ($all commands in all, scripts' included)" ||
+	not_ok "waiters poll the server" "$calls requests in 4 s: $rate per waiter per second"
+touch "$TMP/release"
+for i in 1 2 3 4 5 6 7 8; do
+	eval "wait_exit 20 \$W_$i"
+done
+wait_exit 10 "$HOLDER"
+
+done_testing
