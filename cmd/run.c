@@ -467,26 +467,27 @@ static int run_locked(struct run_opts *o, struct dlock_config *cfg,
 	status = status < 0 ? EXIT_INTERNAL : status_of(status);
 out_release:
 	dlock_lease_stop(s.lease);
-	dlock_child_free(s.child);
 	dlock_env_free(env);
+	/* The next holder is waiting: release before tidying up. */
 	if (s.lost) {
 		/*
 		 * Still ours if --max-hold ended it, or if the server only
 		 * went quiet; release compares the owner, so trying is safe.
 		 */
 		dlock_release(d, lock, &err);
-		return o->lost_status;
-	}
-	if (dlock_release(d, lock, &err)) {
+		status = o->lost_status;
+	} else if (dlock_release(d, lock, &err)) {
 		if (err.code == DLOCK_ELOST) {
 			errorf("%s", err.msg);
-			return o->lost_status;
+			status = o->lost_status;
+		} else {
+			errorf("warning: %s; the lock expires by itself "
+			       "within its lease", err.msg);
 		}
-		errorf("warning: %s; the lock expires by itself within its "
-		       "lease", err.msg);
 	} else if (o->verbose) {
 		errorf("released lock '%s'", o->name);
 	}
+	dlock_child_free(s.child);
 	return status;
 }
 

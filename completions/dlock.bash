@@ -6,9 +6,9 @@
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
 	--config'
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
-	--conflict-exit-code -c --command -x --exclusive --ttl --on-lost
-	--kill-after --lost-exit-code --max-hold --lock-delay -q --quiet
-	--verbose -h --help'
+	--conflict-exit-code -c --command -x --exclusive --fifo --no-fifo
+	--ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay
+	-q --quiet --verbose -h --help'
 
 # Rebuilds the words bash split at ':' and '=' (URLs, --opt=value), so
 # "redis://h:1" is one word. Sets _dlock_w (words), _dlock_wi (index of

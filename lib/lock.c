@@ -193,14 +193,19 @@ fail:
 	return rc;
 }
 
-/* The holder's description for messages, from an acquire busy reply. */
-static void describe_holder(const redisReply *r, char *buf, size_t size)
+/*
+ * The holder's description for messages, from an acquire busy reply; the
+ * age is kept apart, as it changes at every look.
+ */
+static void describe_holder(const redisReply *r, char *buf, size_t size,
+			    long long *age_ms)
 {
 	const redisReply *host = r->element[3], *pid = r->element[4];
 	const redisReply *user = r->element[5], *age = r->element[6];
 	const redisReply *cmd = r->element[7];
 	size_t n;
 
+	*age_ms = age->type == REDIS_REPLY_INTEGER ? age->integer : -1;
 	if (r->element[2]->type != REDIS_REPLY_STRING) {
 		snprintf(buf, size, "nobody: it is the turn of a waiter ahead");
 		return;
@@ -214,10 +219,6 @@ static void describe_holder(const redisReply *r, char *buf, size_t size)
 			     pid->type == REDIS_REPLY_STRING ? pid->str : "?");
 	if (n < size && user->type == REDIS_REPLY_STRING)
 		n += (size_t)snprintf(buf + n, size - n, ", user %s", user->str);
-	if (n < size && age->type == REDIS_REPLY_INTEGER)
-		n += (size_t)snprintf(buf + n, size - n, ", for %lld.%03llds",
-				      age->integer / 1000,
-				      age->integer % 1000);
 	if (n < size && cmd->type == REDIS_REPLY_STRING && cmd->len)
 		snprintf(buf + n, size - n, ", running '%.200s'", cmd->str);
 }
@@ -239,7 +240,9 @@ struct holder_info {
 	long long pttl;		/* -1: no expiry; -2: free, a waiter is next */
 	long long place;	/* in the queue, from 1; 0: unknown */
 	long long head_wait;	/* ms the waiter ahead has left; -1: none */
+	long long age_ms;	/* how long it has been held; -1: unknown */
 	char who[DLOCK_ERRMSG_MAX / 2];
+	char who_since[DLOCK_ERRMSG_MAX / 2 + 32];	/* with the age */
 };
 
 /* What other users see about a holder: the acquire script's ARGV[3..7]. */
@@ -308,7 +311,14 @@ static int try_acquire(struct dlock *d, struct dlock_lock *l,
 	holder->pttl = r->element[1]->integer;
 	holder->place = r->element[8]->integer;
 	holder->head_wait = r->element[9]->integer;
-	describe_holder(r, holder->who, sizeof(holder->who));
+	describe_holder(r, holder->who, sizeof(holder->who), &holder->age_ms);
+	if (holder->age_ms >= 0)
+		snprintf(holder->who_since, sizeof(holder->who_since),
+			 "%s (for %lld.%03llds)", holder->who,
+			 holder->age_ms / 1000, holder->age_ms % 1000);
+	else
+		snprintf(holder->who_since, sizeof(holder->who_since), "%s",
+			 holder->who);
 	rc = DLOCK_EBUSY;
 out:
 	freeReplyObject(r);
@@ -509,23 +519,25 @@ int dlock_acquire(struct dlock *d, const char *name,
 			if (opts->wait_ms == 0) {
 				rc = set_error(err, DLOCK_EBUSY,
 					       "lock '%s' is held by %s", name,
-					       holder.who);
+					       holder.who_since);
 				goto fail;
 			}
 			if (now_ms() >= wait_end) {
 				rc = set_error(err, DLOCK_ETIMEDOUT,
 					       "gave up waiting for lock '%s', "
-					       "held by %s", name, holder.who);
+					       "held by %s", name,
+					       holder.who_since);
 				goto fail;
 			}
 			if (strcmp(last_who, holder.who) != 0) {
 				if (holder.place)
 					log_msg(d, "waiting for lock '%s', held "
 						"by %s; place %lld in the queue",
-						name, holder.who, holder.place);
+						name, holder.who_since,
+						holder.place);
 				else
 					log_msg(d, "waiting for lock '%s', held "
-						"by %s", name, holder.who);
+						"by %s", name, holder.who_since);
 				snprintf(last_who, sizeof(last_who), "%s",
 					 holder.who);
 			}

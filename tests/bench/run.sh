@@ -48,3 +48,4 @@ echo "peak RSS of dlock holding a lock (after renewals): $(grep VmHWM /proc/$hol
 wait "$holder"
 
 "$(dirname "$0")/lost.sh" 10 2s
+"$(dirname "$0")/handoff.sh" 10 24

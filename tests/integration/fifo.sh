@@ -127,9 +127,11 @@ took=$(( $(now_ms) - start ))
 # 7. --verbose says who holds the lock and the place in the queue.
 hold
 queue_up 1
-"$DLOCK" run --verbose -w 0.3 k -- true 2>"$TMP/err"
+"$DLOCK" run --verbose -w 4.5 k -- true 2>"$TMP/err"
 like "--verbose names the holder and the place in the queue" "$(cat "$TMP/err")" \
 	"waiting for lock 'k', held by .*pid $HOLDER.*; place 2 in the queue"
+is "... once, not at every heartbeat, while the holder stays the same" 1 \
+	"$(grep -c '^dlock: waiting for lock' "$TMP/err")"
 touch "$TMP/release"
 wait_exit 10 "$W_1"
 wait_exit 10 "$HOLDER"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Waiting, measured against flock(1) on the same machine in the same run:
+#  (a) handoff latency: from a holder's command exit to the next waiter's
+#      command start, median and p99;
+#  (b) a batch of K contenders running `true` on one lock at once: total
+#      time;
+#  (c) requests per waiter per second while waiting on a held lock.
+#   handoff.sh [ROUNDS] [K]     (defaults: 10 rounds of 20; K = 24)
+set -u
+: "${DLOCK:?}"
+rounds=${1:-10}
+k=${2:-24}
+per=20
+tmp=$(mktemp -d)
+redis-server --port 0 --unixsocket "$tmp/r.sock" --dir "$tmp" --save '' \
+	--appendonly no --logfile "$tmp/log" &
+server=$!
+trap 'kill $server; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do
+	redis-cli -s "$tmp/r.sock" ping >/dev/null 2>&1 && break
+	sleep 0.05
+done
+export DLOCK_URL="unix://$tmp/r.sock"
+
+# The job records when it starts and, as its last act, when it ends.
+job='printf "S %s\nE %s\n" "$EPOCHREALTIME" "$(sleep 0.02; echo $EPOCHREALTIME)" >> '
+
+# chain TOOL LOG: $per contenders at once, one round.
+chain() {
+	local i pids=""
+	for i in $(seq "$per"); do
+		if [ "$1" = flock ]; then
+			flock "$tmp/flock" bash -c "$job $2" &
+		else
+			"$DLOCK" run -q handoff -- bash -c "$job $2" &
+		fi
+		pids="$pids $!"
+	done
+	for i in $pids; do wait "$i"; done
+}
+
+for tool in flock dlock; do
+	: >"$tmp/$tool.log"
+	for _ in $(seq "$rounds"); do
+		: >"$tmp/round"
+		chain "$tool" "$tmp/round"
+		echo ROUND >>"$tmp/round"
+		cat "$tmp/round" >>"$tmp/$tool.log"
+	done
+done
+
+batch() {
+	local i pids="" start
+	start=$(date +%s%N)
+	for i in $(seq "$k"); do
+		if [ "$1" = flock ]; then
+			flock "$tmp/flock" true &
+		else
+			"$DLOCK" run -q batch -- true &
+		fi
+		pids="$pids $!"
+	done
+	for i in $pids; do wait "$i"; done
+	echo $(( ($(date +%s%N) - start) / 1000 ))
+}
+for _ in 1 2 3 4 5 6 7; do
+	echo "flock $(batch flock)"
+	echo "dlock $(batch dlock)"
+done >"$tmp/batch"
+
+# (c) 20 idle waiters on a held lock for 6 s.
+"$DLOCK" run idle -- sleep 12 &
+waiters=$!
+sleep 0.3
+for _ in $(seq 20); do
+	"$DLOCK" run -q idle -- true &
+	waiters="$waiters $!"
+done
+until [ "$(redis-cli -s "$tmp/r.sock" llen 'dlock:{idle}:queue')" -ge 20 ]; do
+	sleep 0.05
+done
+redis-cli -s "$tmp/r.sock" config resetstat >/dev/null
+sleep 6
+redis-cli -s "$tmp/r.sock" info commandstats >"$tmp/stats"
+for p in $waiters; do wait "$p"; done
+
+python3 - "$tmp" "$k" <<'PY'
+import re, statistics as st, sys
+tmp, k = sys.argv[1], int(sys.argv[2])
+
+def handoffs(path):
+    gaps, rnd = [], []
+    for line in open(path):
+        if line.startswith("ROUND"):
+            s = sorted(rnd)
+            starts = [t for t, kind in s if kind == "S"]
+            ends = [t for t, kind in s if kind == "E"]
+            # holder i ends, holder i+1 starts
+            for e, nxt in zip(ends, starts[1:]):
+                gaps.append((nxt - e) * 1000)
+            rnd = []
+            continue
+        kind, t = line.split()
+        rnd.append((float(t.replace(",", ".")), kind))
+    return gaps
+
+def p99(v):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
+
+f, d = handoffs(tmp + "/flock.log"), handoffs(tmp + "/dlock.log")
+print("(a) handoff, holder's command exit -> next command start (%d handoffs each)" % len(f))
+print("    flock  median %.2f ms  p99 %.2f ms" % (st.median(f), p99(f)))
+print("    dlock  median %.2f ms  p99 %.2f ms" % (st.median(d), p99(d)))
+print("    ratio  median %.2fx  p99 %.2fx" % (st.median(d) / st.median(f), p99(d) / p99(f)))
+b = {"flock": [], "dlock": []}
+for line in open(tmp + "/batch"):
+    tool, us = line.split()
+    b[tool].append(int(us) / 1000)
+print("(b) %d contenders running true at once, total time (median of %d)" % (k, len(b["flock"])))
+print("    flock  %.1f ms   dlock  %.1f ms   ratio %.2fx" % (
+    st.median(b["flock"]), st.median(b["dlock"]),
+    st.median(b["dlock"]) / st.median(b["flock"])))
+stats = open(tmp + "/stats").read()
+req = sum(int(m) for m in re.findall(r"cmdstat_(?:evalsha|eval|blpop):calls=(\d+)", stats))
+allc = sum(int(m) for name, m in re.findall(r"cmdstat_([a-z|]+):calls=(\d+)", stats)
+           if not name.startswith(("info", "config")))
+print("(c) 20 idle waiters for 6 s: %.2f requests per waiter per second "
+      "(%.1f server commands, scripts' included)" % (req / 120, allc / 120))
+PY
