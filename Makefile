@@ -105,8 +105,10 @@ bench: $(DLOCK)
 # The mutual exclusion torture test at full size; prints its figures.
 TORTURE_N ?= 32
 TORTURE_M ?= 100
+TORTURE_OPTS ?=
 torture: $(DLOCK)
-	@DLOCK=$(abspath $(DLOCK)) tests/bench/torture.sh $(TORTURE_N) $(TORTURE_M)
+	@DLOCK=$(abspath $(DLOCK)) tests/bench/torture.sh $(TORTURE_N) \
+		$(TORTURE_M) $(TORTURE_OPTS)
 
 install: $(DLOCK)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -40,6 +40,7 @@ enum {
 	OPT_LOCK_DELAY,
 	OPT_FIFO,
 	OPT_NO_FIFO,
+	OPT_LIMIT,
 };
 
 /* The options every command takes, to splice into its own table. */

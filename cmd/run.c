@@ -29,6 +29,11 @@ const char run_help[] =
 	"  -E, --conflict-exit-code N  exit status for -n and -w (default 1)\n"
 	"  -c, --command STRING      run STRING with $SHELL -c (else /bin/sh)\n"
 	"  -x, --exclusive           exclusive lock (the default)\n"
+	"  -s, --shared              shared lock: any number of -s holders at\n"
+	"                            once, but none while a -x holder runs\n"
+	"      --limit N             counting semaphore: up to N holders at\n"
+	"                            once; every user of NAME must give the\n"
+	"                            same N\n"
 	"      --fifo                take turns in order of arrival (default)\n"
 	"      --no-fifo             take the lock whenever it is free, ahead\n"
 	"                            of the queue\n"
@@ -75,6 +80,9 @@ struct run_opts {
 	bool quiet;
 	bool verbose;
 	bool no_fifo;
+	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
+	long limit;
+	bool exclusive_given;
 };
 
 /* Signals that stop a wait, and are forwarded to the command. */
@@ -147,6 +155,8 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		{ "conflict-exit-code", required_argument, NULL, 'E' },
 		{ "command", required_argument, NULL, 'c' },
 		{ "exclusive", no_argument, NULL, 'x' },
+		{ "shared", no_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "fifo", no_argument, NULL, OPT_FIFO },
 		{ "no-fifo", no_argument, NULL, OPT_NO_FIFO },
 		{ "no-fork", no_argument, NULL, 'F' },
@@ -176,7 +186,7 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 	o->lost_status = EXIT_LOST;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+:nw:E:c:xFqh", options,
+	while ((opt = getopt_long(argc, argv, "+:nw:E:c:xsFqh", options,
 				  NULL)) != -1) {
 		if (global_option(cfg, opt, optarg, &status)) {
 			if (status)
@@ -200,6 +210,19 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 			shell_command = optarg;
 			break;
 		case 'x':
+			o->mode = DLOCK_EXCLUSIVE;
+			o->exclusive_given = true;
+			break;
+		case 's':
+			o->mode = DLOCK_SHARED;
+			break;
+		case OPT_LIMIT:
+			if (dlock_parse_uint(optarg, DLOCK_LIMIT_MAX, &n, &err))
+				return usage_error("--limit: %s", err.msg);
+			if (n == 0)
+				return usage_error("--limit: it must be 1 or "
+						   "more");
+			o->limit = n;
 			break;
 		case OPT_FIFO:
 			o->no_fifo = false;
@@ -253,6 +276,11 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		if (status)
 			return status;
 	}
+	if (o->limit && (o->mode == DLOCK_SHARED || o->exclusive_given))
+		return usage_error("--limit makes a counting semaphore: it "
+				   "cannot be combined with -s or -x");
+	if (o->limit)
+		o->mode = DLOCK_LIMIT;
 	if (optind >= argc)
 		return usage_error("run: no lock name given; use 'dlock run "
 				   "NAME COMMAND'");
@@ -499,6 +527,8 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 		.wait_ms = o->wait_ms,
 		.inherited_owner = getenv("DLOCK_OWNER"),
 		.no_fifo = o->no_fifo,
+		.mode = o->mode,
+		.limit = o->limit,
 	};
 	sigset_t wait_set, run_set;
 	struct dlock_lock *lock = NULL;

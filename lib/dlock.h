@@ -195,7 +195,20 @@ struct dlock_acquire_opts {
 	 * waiting for our turn.
 	 */
 	bool no_fifo;
+	/*
+	 * DLOCK_EXCLUSIVE (the default, 0), DLOCK_SHARED (any number of
+	 * shared holders, no exclusive one), or DLOCK_LIMIT (up to limit
+	 * holders: a counting semaphore). Every user of a name must use it
+	 * as the same kind; a mismatch while it is held is DLOCK_EUSAGE.
+	 */
+	int mode;
+	long limit;
 };
+
+enum { DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT };
+
+/* The largest --limit. */
+#define DLOCK_LIMIT_MAX 100000
 
 /*
  * Takes lock name, waiting as opts says: in a FIFO queue, woken by the

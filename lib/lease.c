@@ -121,13 +121,14 @@ static int renew_once(struct dlock_lease *ls, struct conn *c,
 {
 	struct dlock_lock *l = ls->lock;
 	char expiry[24];
-	const char *keys[] = { l->key, l->holder_key };
-	const char *args[] = { l->owner, expiry };
+	const char *keys[] = { l->key, l->holder_key, l->holders_key,
+			       l->kind_key };
+	const char *args[] = { l->owner, expiry, l->mode };
 	redisReply *r = NULL;
 	int rc;
 
 	snprintf(expiry, sizeof(expiry), "%lld", (long long)l->expiry_ms);
-	rc = script_run(c, &script_renew, 2, keys, 2, args, deadline,
+	rc = script_run(c, &script_renew, 4, keys, 3, args, deadline,
 			ls->stop_fd, &r, err);
 	if (rc)
 		return rc;

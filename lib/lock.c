@@ -155,6 +155,8 @@ void dlock_lock_free(struct dlock_lock *lock)
 	free(lock->fence_key);
 	free(lock->queue_key);
 	free(lock->waiters_key);
+	free(lock->holders_key);
+	free(lock->kind_key);
 	free(lock);
 }
 
@@ -179,9 +181,15 @@ static int lock_new(const struct dlock_config *cfg, const char *name,
 	l->fence_key = join(l->key, ":fence", "", "");
 	l->queue_key = join(l->key, ":queue", "", "");
 	l->waiters_key = join(l->key, ":waiters", "", "");
+	l->holders_key = join(l->key, ":holders", "", "");
+	l->kind_key = join(l->key, ":kind", "", "");
 	if (!l->holder_key || !l->wake_key || !l->fence_key ||
-	    !l->queue_key || !l->waiters_key)
+	    !l->queue_key || !l->waiters_key || !l->holders_key ||
+	    !l->kind_key)
 		goto oom;
+	l->mode[0] = "xsl"[opts->mode];
+	snprintf(l->limit, sizeof(l->limit), "%ld",
+		 opts->mode == DLOCK_LIMIT ? opts->limit : 0);
 	l->ttl_ms = opts->ttl_ms;
 	l->expiry_ms = opts->ttl_ms + opts->lock_delay_ms;
 	*out = l;
@@ -205,7 +213,19 @@ static void describe_holder(const redisReply *r, char *buf, size_t size,
 	const redisReply *cmd = r->element[7];
 	size_t n;
 
+	long long holders = r->element[10]->integer;
+
 	*age_ms = age->type == REDIS_REPLY_INTEGER ? age->integer : -1;
+	if (holders > 0 && strcmp(r->element[11]->str, "l") == 0) {
+		snprintf(buf, size, "%lld holder%s of the semaphore", holders,
+			 holders == 1 ? "" : "s");
+		return;
+	}
+	if (holders > 0) {
+		snprintf(buf, size, "%lld shared holder%s", holders,
+			 holders == 1 ? "" : "s");
+		return;
+	}
 	if (r->element[2]->type != REDIS_REPLY_STRING) {
 		snprintf(buf, size, "nobody: it is the turn of a waiter ahead");
 		return;
@@ -226,14 +246,48 @@ static void describe_holder(const redisReply *r, char *buf, size_t size,
 static bool acquire_reply_ok(const redisReply *r)
 {
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER)
+	    r->element[0]->type != REDIS_REPLY_INTEGER)
 		return false;
-	if (r->element[0]->integer == 1)
-		return r->element[1]->integer > 0;
-	return r->element[0]->integer == 0 && r->elements == 10 &&
-	       r->element[8]->type == REDIS_REPLY_INTEGER &&
-	       r->element[9]->type == REDIS_REPLY_INTEGER;
+	switch (r->element[0]->integer) {
+	case 1:
+		return r->element[1]->type == REDIS_REPLY_INTEGER &&
+		       r->element[1]->integer > 0;
+	case -1:
+		return r->elements == 3 &&
+		       r->element[1]->type == REDIS_REPLY_STRING &&
+		       r->element[2]->type == REDIS_REPLY_INTEGER;
+	case 0:
+		return r->elements == 12 &&
+		       r->element[1]->type == REDIS_REPLY_INTEGER &&
+		       r->element[8]->type == REDIS_REPLY_INTEGER &&
+		       r->element[9]->type == REDIS_REPLY_INTEGER &&
+		       r->element[10]->type == REDIS_REPLY_INTEGER &&
+		       r->element[11]->type == REDIS_REPLY_STRING;
+	}
+	return false;
+}
+
+/* Says how a name is in use as another kind of lock than we asked for. */
+static int kind_mismatch(const struct dlock_lock *l, const redisReply *r,
+			 struct dlock_error *err)
+{
+	const char *kind = r->element[1]->str;
+	long long limit = r->element[2]->integer;
+
+	if (strcmp(kind, "l") == 0)
+		return set_error(err, DLOCK_EUSAGE,
+				 "lock '%s' is in use as a counting semaphore "
+				 "with --limit %lld; every user of a name must "
+				 "give the same --limit", l->name, limit);
+	if (strcmp(kind, "s") == 0)
+		return set_error(err, DLOCK_EUSAGE,
+				 "lock '%s' is in use as a shared/exclusive "
+				 "lock (-s/-x), not as a semaphore; drop "
+				 "--limit, or use another name", l->name);
+	return set_error(err, DLOCK_EUSAGE,
+			 "lock '%s' is held as an exclusive lock, not as a "
+			 "semaphore; drop --limit, or use another name",
+			 l->name);
 }
 
 struct holder_info {
@@ -281,17 +335,19 @@ static int try_acquire(struct dlock *d, struct dlock_lock *l,
 		       struct holder_info *holder, struct dlock_error *err)
 {
 	const char *keys[] = { l->key, l->fence_key, l->holder_key,
-			       l->queue_key, l->waiters_key, l->wake_key };
+			       l->queue_key, l->waiters_key, l->wake_key,
+			       l->holders_key, l->kind_key };
 	const char *args[] = { l->owner, m->expiry, m->host, m->pid, m->user,
 			       m->cmd, m->ttl, HEARTBEAT_WINDOW_TEXT,
 			       m->grab ? "grab" : "fifo", join ? "1" : "0",
-			       d->log || d->progress ? "1" : "0" };
+			       d->log || d->progress ? "1" : "0", l->mode,
+			       l->limit };
 	redisReply *r = NULL;
 	int64_t sent_at;
 	int rc;
 
 	sent_at = now_ms();
-	rc = call_script(d, &script_acquire, 6, keys, 11, args, &r, err);
+	rc = call_script(d, &script_acquire, 8, keys, 13, args, &r, err);
 	if (rc)
 		return rc;
 	rc = reply_error(d->conn, r, "run the acquire script", err);
@@ -299,6 +355,10 @@ static int try_acquire(struct dlock *d, struct dlock_lock *l,
 		goto out;
 	if (!acquire_reply_ok(r)) {
 		rc = bad_reply(d, "acquire", err);
+		goto out;
+	}
+	if (r->element[0]->integer == -1) {
+		rc = kind_mismatch(l, r, err);
 		goto out;
 	}
 	if (r->element[0]->integer == 1) {
@@ -333,21 +393,25 @@ static int check_inherited(struct dlock *d, struct dlock_lock *l,
 			   const char *owner, bool *held,
 			   struct dlock_error *err)
 {
-	const char *argv[] = { "GET", l->key };
+	const char *get[] = { "GET", l->key };
+	const char *score[] = { "ZSCORE", l->holders_key, owner };
+	bool exclusive = l->mode[0] == 'x';
 	redisReply *r = NULL;
 	int rc = dlock_connect(d, err);
 
 	*held = false;
 	if (rc)
 		return rc;
-	rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1, 2,
-		       argv, NULL, &r, err);
+	rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1,
+		       exclusive ? 2 : 3, exclusive ? get : score, NULL, &r,
+		       err);
 	if (rc) {
 		drop_conn(d);
 		return rc;
 	}
 	rc = reply_error(d->conn, r, "read the lock", err);
-	if (!rc && r->type == REDIS_REPLY_STRING && strcmp(r->str, owner) == 0)
+	if (!rc && r->type == REDIS_REPLY_STRING &&
+	    (!exclusive || strcmp(r->str, owner) == 0))
 		*held = true;
 	freeReplyObject(r);
 	return rc;
@@ -436,11 +500,11 @@ static void leave_queue(struct dlock *d, struct dlock_lock *l)
 {
 	const char *keys[] = { l->key, l->queue_key, l->waiters_key,
 			       l->wake_key };
-	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT };
+	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT, l->mode };
 	struct dlock_error ignored;
 	redisReply *r = NULL;
 
-	if (call_script(d, &script_leave, 4, keys, 2, args, &r, &ignored) == 0)
+	if (call_script(d, &script_leave, 4, keys, 3, args, &r, &ignored) == 0)
 		freeReplyObject(r);
 }
 
@@ -577,8 +641,8 @@ int dlock_release(struct dlock *d, struct dlock_lock *l,
 		  struct dlock_error *err)
 {
 	const char *keys[] = { l->key, l->holder_key, l->queue_key,
-			       l->waiters_key };
-	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT };
+			       l->waiters_key, l->holders_key, l->kind_key };
+	const char *args[] = { l->owner, HEARTBEAT_WINDOW_TEXT, l->mode };
 	redisReply *r = NULL;
 	int rc = 0;
 
@@ -586,7 +650,7 @@ int dlock_release(struct dlock *d, struct dlock_lock *l,
 		goto out;
 	/* The connection may have idled out while the command ran: retry. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = call_script(d, &script_release, 4, keys, 2, args, &r, err);
+		rc = call_script(d, &script_release, 6, keys, 3, args, &r, err);
 		if (rc == 0 || !error_is_transient(rc))
 			break;
 	}

@@ -15,6 +15,10 @@ struct dlock_lock {
 	char *fence_key;	/* <prefix>{NAME}:fence */
 	char *queue_key;	/* <prefix>{NAME}:queue */
 	char *waiters_key;	/* <prefix>{NAME}:waiters */
+	char *holders_key;	/* <prefix>{NAME}:holders */
+	char *kind_key;		/* <prefix>{NAME}:kind */
+	char mode[2];		/* "x", "s" or "l", as the scripts name it */
+	char limit[24];
 	char owner[2 * OWNER_BYTES + 1];
 	char fence[24];
 	int64_t ttl_ms;

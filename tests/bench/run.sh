@@ -25,6 +25,8 @@ hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/h.json" \
 	-n flock "flock $tmp/f /bin/true" \
 	-n dlock-unix "$DLOCK --url unix://$tmp/r.sock run k -- /bin/true" \
 	-n dlock-tcp "$DLOCK --url redis://127.0.0.1:$port run k -- /bin/true" \
+	-n dlock-shared "$DLOCK --url unix://$tmp/r.sock run -s ks -- /bin/true" \
+	-n dlock-limit3 "$DLOCK --url unix://$tmp/r.sock run --limit 3 kl -- /bin/true" \
 	>/dev/null
 python3 - "$tmp/h.json" <<'PY'
 import json, sys
@@ -32,7 +34,7 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 base = r["flock"]["median"]
 print("run /bin/true under a lock (%d runs each)" % len(r["flock"]["times"]))
 for name, x in r.items():
-    print("  %-11s median %6.2f ms  mean %6.2f ms  (%.2fx flock)" %
+    print("  %-12s median %6.2f ms  mean %6.2f ms  (%.2fx flock)" %
           (name, x["median"] * 1e3, x["mean"] * 1e3, x["median"] / base))
 PY
 

@@ -90,11 +90,13 @@ hold
 queue_up 1
 "$DLOCK" run -w 0.5 k -- true 2>/dev/null
 is "-w timing out with others queued: exit 1" 1 $?
-is "... only the other waiter is left in the queue" "$(rcli r hkeys 'dlock:{k}:waiters')" \
+# Queue entries are the mode ("x" exclusive) and the owner token.
+is "... only the other waiter is left in the queue" "x$(rcli r hkeys 'dlock:{k}:waiters')" \
 	"$(rcli r lrange 'dlock:{k}:queue' 0 -1)"
 is "... one waiter" 1 "$(queue_len)"
+head=$(rcli r lindex 'dlock:{k}:queue' 0)
 is "... and no wake-up list of its own" "" \
-	"$(rcli r keys 'dlock:{k}:w:*' | grep -v "$(rcli r lindex 'dlock:{k}:queue' 0)")"
+	"$(rcli r keys 'dlock:{k}:w:*' | grep -v "${head#x}")"
 touch "$TMP/release"
 wait_exit 10 "$W_1"
 wait_exit 10 "$HOLDER"
