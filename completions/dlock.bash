@@ -6,9 +6,9 @@
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
 	--config'
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
-	--conflict-exit-code -c --command -x --exclusive --fifo --no-fifo
-	--ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay
-	-q --quiet --verbose -h --help'
+	--conflict-exit-code -c --command -x --exclusive -s --shared --limit
+	--fifo --no-fifo --ttl --on-lost --kill-after --lost-exit-code
+	--max-hold --lock-delay -q --quiet --verbose -h --help'
 
 # Rebuilds the words bash split at ':' and '=' (URLs, --opt=value), so
 # "redis://h:1" is one word. Sets _dlock_w (words), _dlock_wi (index of
@@ -99,6 +99,9 @@ _dlock_value() {
 	--lock-delay)
 		_dlock_add "$pre" < <(compgen -W '0 5s 10s 30s 1m' -- "$cur")
 		;;
+	--limit)
+		_dlock_add "$pre" < <(compgen -W '2 3 4 5 10' -- "$cur")
+		;;
 	--prefix)
 		_dlock_add "$pre" < <(compgen -W 'dlock:' -- "$cur")
 		;;
@@ -115,10 +118,10 @@ _dlock_takes_value() {
 		--config) return 0 ;;
 	--timeout | --wait | --conflict-exit-code | --command | --ttl | \
 		--on-lost | --kill-after | --lost-exit-code | --max-hold | \
-		--lock-delay)
+		--lock-delay | --limit)
 		[[ $2 == run ]] ;;
 	-*) # a cluster such as -nw ends with the letter that takes the value
-		[[ $2 == run && $1 != --* && $1 =~ ^-[nxqhF]*[wEc]$ ]] ;;
+		[[ $2 == run && $1 != --* && $1 =~ ^-[nxsqhF]*[wEc]$ ]] ;;
 	*) return 1 ;;
 	esac
 }

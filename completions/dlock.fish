@@ -16,12 +16,12 @@ function __dlock_state
                 switch $t
                     case --url --prefix --connect-timeout --user --password-file --config
                         set -e tokens[1]
-                    case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay
+                    case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay --limit
                         test $mode = run; and set -e tokens[1]
                     case '--*'
                     case '-*'
                         # a cluster such as -nw ends with the letter that takes the value
-                        if test $mode = run; and string match -qr -- '^-[nxqhF]*[wEc]$' $t
+                        if test $mode = run; and string match -qr -- '^-[nxsqhF]*[wEc]$' $t
                             set -e tokens[1]
                         end
                     case '*'
@@ -108,7 +108,9 @@ complete -c dlock -n '__dlock_in run' -s w -l timeout -x -a '0 10s 30s 1m 5m 10m
 complete -c dlock -n '__dlock_in run' -l wait -x -a '0 10s 30s 1m 5m 10m 30m 1h' -d 'Wait at most this long for the lock'
 complete -c dlock -n '__dlock_in run' -s E -l conflict-exit-code -x -d 'Exit status for -n and -w (default 1)'
 complete -c dlock -n '__dlock_in run name' -s c -l command -x -d 'Run a string with $SHELL -c'
-complete -c dlock -n '__dlock_in run' -s x -l exclusive -d 'Exclusive lock (the default)'
+complete -c dlock -n '__dlock_in run' -s x -l exclusive -d 'Exclusive lock: one holder (the default)'
+complete -c dlock -n '__dlock_in run' -s s -l shared -d 'Shared lock: any number of -s holders, none while a -x holder runs'
+complete -c dlock -n '__dlock_in run' -l limit -x -a '2 3 4 5 10' -d 'Counting semaphore: up to N holders at once'
 complete -c dlock -n '__dlock_in run' -l fifo -d 'Take turns in order of arrival (the default)'
 complete -c dlock -n '__dlock_in run' -l no-fifo -d 'Take the lock whenever it is free, ahead of the queue'
 complete -c dlock -n '__dlock_in run' -l ttl -x -a '10s 30s 1m 2m 5m' -d 'Lease, renewed every ttl/3 (default 30s)'

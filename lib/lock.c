@@ -389,32 +389,59 @@ out:
  * Whether the process tree we run in holds the lock already: the
  * environment names an owner, and the server agrees.
  */
+/* Sends one command; *match tells whether the reply is the string want. */
+static int ask(struct dlock *d, int argc, const char **argv, const char *want,
+	       bool *match, struct dlock_error *err)
+{
+	redisReply *r = NULL;
+	int rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1,
+			   argc, argv, NULL, &r, err);
+
+	if (rc) {
+		drop_conn(d);
+		return rc;
+	}
+	rc = reply_error(d->conn, r, "read the lock", err);
+	*match = !rc && r->type == REDIS_REPLY_STRING &&
+		 (!want || strcmp(r->str, want) == 0);
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Whether the process tree we run in holds the lock already: the
+ * environment names an owner, and the server agrees. An exclusive hold
+ * covers a nested shared request; a shared hold cannot become exclusive
+ * (two such upgrades would wait for each other), which is refused.
+ */
 static int check_inherited(struct dlock *d, struct dlock_lock *l,
 			   const char *owner, bool *held,
 			   struct dlock_error *err)
 {
 	const char *get[] = { "GET", l->key };
 	const char *score[] = { "ZSCORE", l->holders_key, owner };
-	bool exclusive = l->mode[0] == 'x';
-	redisReply *r = NULL;
+	bool in_set = false;
 	int rc = dlock_connect(d, err);
 
 	*held = false;
 	if (rc)
 		return rc;
-	rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1,
-		       exclusive ? 2 : 3, exclusive ? get : score, NULL, &r,
-		       err);
-	if (rc) {
-		drop_conn(d);
-		return rc;
+	if (l->mode[0] != 'l') {
+		rc = ask(d, 2, get, owner, held, err);
+		if (rc || *held)
+			return rc;
 	}
-	rc = reply_error(d->conn, r, "read the lock", err);
-	if (!rc && r->type == REDIS_REPLY_STRING &&
-	    (!exclusive || strcmp(r->str, owner) == 0))
-		*held = true;
-	freeReplyObject(r);
-	return rc;
+	rc = ask(d, 3, score, NULL, &in_set, err);
+	if (rc || !in_set)
+		return rc;
+	if (l->mode[0] == 'x')
+		return set_error(err, DLOCK_EUSAGE,
+				 "lock '%s' is held shared by this process "
+				 "tree: a nested -x cannot upgrade it (it "
+				 "would wait for itself); take it with -x "
+				 "outside", l->name);
+	*held = true;
+	return 0;
 }
 
 /*

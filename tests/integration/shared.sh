@@ -170,7 +170,18 @@ is "redis killed under a shared holder: 75" 75 "$WAIT_STATUS"
 wait_exit 15 "$sem1"
 is "redis killed under a semaphore holder: 75" 75 "$WAIT_STATUS"
 
-# 9. A plain single-key client (redis-py's Lock) is kept out by shared
+# 9. Nested runs of one name across kinds.
+out=$("$DLOCK" run -x nk -- "$DLOCK" run -s nk -- echo inner)
+is "a nested -s inside a -x hold runs at once" inner "$out"
+out=$("$DLOCK" run -s nk -- "$DLOCK" run -s nk -- echo inner)
+is "a nested -s inside a -s hold runs at once" inner "$out"
+out=$("$DLOCK" run --limit 2 nl -- "$DLOCK" run --limit 2 nl -- echo inner)
+is "a nested run inside a semaphore permit runs at once" inner "$out"
+"$DLOCK" run -s nk -- "$DLOCK" run -x -w 10 nk -- true 2>"$TMP/err"
+is "a nested -x inside a -s hold is refused, not a deadlock (64)" 64 $?
+like "... saying why" "$(cat "$TMP/err")" "cannot upgrade it"
+
+# 10. A plain single-key client (redis-py's Lock) is kept out by shared
 # holders too.
 rm -f "$TMP/started"
 "$DLOCK" run -s py -- sh -c "touch $TMP/started; sleep 1" &
