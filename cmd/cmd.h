@@ -41,6 +41,9 @@ enum {
 	OPT_FIFO,
 	OPT_NO_FIFO,
 	OPT_LIMIT,
+	OPT_OWNER,
+	OPT_FORCE,
+	OPT_JSON,
 };
 
 /* The options every command takes, to splice into its own table. */
@@ -89,8 +92,67 @@ int resolve_config(struct dlock_config *cfg);
 /* Prints text to stdout and returns 0; main() checks that it got out. */
 int print_help(const char *text);
 
+/* Prints who --force evicted, to stdout and syslog. */
+void report_eviction(const struct dlock_status *evicted);
+
+/* Prints a lock's status as text, or as one JSON object. */
+void print_status(const struct dlock_status *st, bool json);
+
+/* Prints the one-line summary of a lock that dlock list shows. */
+void print_list_line(const struct dlock_status *st);
+
+/* The options of dlock run and dlock acquire. */
+struct run_opts {
+	bool acquire_only;	/* dlock acquire: take the lock, print the owner */
+	bool run_only_given;	/* an option that only dlock run takes */
+	const char *name;
+	char **argv;		/* the command */
+	char *shell_argv[4];	/* for -c */
+	int64_t ttl_ms;
+	int64_t wait_ms;
+	int64_t kill_after_ms;
+	int64_t max_hold_ms;
+	int64_t lock_delay_ms;
+	int on_lost_signal;
+	int conflict_status;
+	int lost_status;
+	bool quiet;
+	bool verbose;
+	bool no_fifo;
+	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
+	long limit;
+	bool exclusive_given;
+};
+
+/*
+ * Parses the options and operands of dlock run (or, with o->acquire_only,
+ * of dlock acquire). Returns 0, -1 after printing --help, or an exit
+ * status after printing a usage error.
+ */
+int parse_run_options(int argc, char **argv, struct dlock_config *cfg,
+		      struct run_opts *o);
+
+/*
+ * Takes the lock as o says, then runs the command under it; with
+ * o->acquire_only, prints the owner token and leaves the lock held.
+ * Returns the exit status.
+ */
+int take_and_run(struct run_opts *o, struct dlock_config *cfg);
+
 int cmd_run(int argc, char **argv, struct dlock_config *cfg);
+int cmd_doctor(int argc, char **argv, struct dlock_config *cfg);
+int cmd_acquire(int argc, char **argv, struct dlock_config *cfg);
+int cmd_renew(int argc, char **argv, struct dlock_config *cfg);
+int cmd_release(int argc, char **argv, struct dlock_config *cfg);
+int cmd_status(int argc, char **argv, struct dlock_config *cfg);
+int cmd_list(int argc, char **argv, struct dlock_config *cfg);
 
 extern const char run_help[];
+extern const char doctor_help[];
+extern const char acquire_help[];
+extern const char renew_help[];
+extern const char release_help[];
+extern const char status_help[];
+extern const char list_help[];
 
 #endif

@@ -10,6 +10,11 @@
 static const char main_help[] =
 	"Usage: dlock [OPTIONS] run [RUN-OPTIONS] NAME [--] COMMAND [ARG...]\n"
 	"       dlock [OPTIONS] run [RUN-OPTIONS] NAME -c 'SHELL COMMAND'\n"
+	"       dlock [OPTIONS] status NAME [--json]\n"
+	"       dlock [OPTIONS] list [GLOB] [--json]\n"
+	"       dlock [OPTIONS] acquire [RUN-OPTIONS] NAME\n"
+	"       dlock [OPTIONS] renew NAME --owner TOKEN [--ttl D]\n"
+	"       dlock [OPTIONS] release NAME --owner TOKEN | --force\n"
 	"       dlock help [COMMAND]\n"
 	"\n"
 	"Run a command while holding a named lock in Redis: flock(1) for a\n"
@@ -17,6 +22,12 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"  run      run a command while holding a lock (see 'dlock run --help')\n"
+	"  status   show who holds a lock, since when, and who waits\n"
+	"  list     list the held locks, one line each\n"
+	"  acquire  take a lock for a script and print its owner token\n"
+	"  renew    extend a lock taken with acquire\n"
+	"  release  give back a lock taken with acquire, or evict (--force)\n"
+	"  doctor   check the server and the ACL rights dlock needs\n"
 	"  help     show the help of a command\n"
 	"\n"
 	GLOBAL_HELP
@@ -141,7 +152,7 @@ static int finish_stdout(int status)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		errorf("cannot write to standard output: %s", strerror(errno));
-		return status ? status : EXIT_WRITE;
+		return EXIT_WRITE;
 	}
 	return status;
 }
@@ -152,6 +163,12 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, run_help },
+	{ "doctor", cmd_doctor, doctor_help },
+	{ "status", cmd_status, status_help },
+	{ "list", cmd_list, list_help },
+	{ "acquire", cmd_acquire, acquire_help },
+	{ "renew", cmd_renew, renew_help },
+	{ "release", cmd_release, release_help },
 };
 
 static const struct command *find_command(const char *name)

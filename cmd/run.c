@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,25 +66,6 @@ const char run_help[] =
 	"69 server unreachable; 75 lease lost; 77 authentication; 78 config;\n"
 	"126 cannot execute; 127 not found.\n";
 
-struct run_opts {
-	const char *name;
-	char **argv;		/* the command */
-	char *shell_argv[4];	/* for -c */
-	int64_t ttl_ms;
-	int64_t wait_ms;
-	int64_t kill_after_ms;
-	int64_t max_hold_ms;
-	int64_t lock_delay_ms;
-	int on_lost_signal;
-	int conflict_status;
-	int lost_status;
-	bool quiet;
-	bool verbose;
-	bool no_fifo;
-	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
-	long limit;
-	bool exclusive_given;
-};
 
 /* Signals that stop a wait, and are forwarded to the command. */
 static const int stop_signals[] = {
@@ -144,7 +126,7 @@ static int parse_duration_option(const char *opt, const char *arg,
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct dlock_config *cfg,
+int parse_run_options(int argc, char **argv, struct dlock_config *cfg,
 		      struct run_opts *o)
 {
 	static const struct option options[] = {
@@ -207,6 +189,7 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 			o->conflict_status = (int)n;
 			break;
 		case 'c':
+			o->run_only_given = true;
 			shell_command = optarg;
 			break;
 		case 'x':
@@ -239,21 +222,25 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 						       &o->ttl_ms);
 			break;
 		case OPT_ON_LOST:
+			o->run_only_given = true;
 			if (dlock_parse_signal(optarg, &o->on_lost_signal,
 					       &err))
 				return usage_error("--on-lost: %s", err.msg);
 			break;
 		case OPT_KILL_AFTER:
+			o->run_only_given = true;
 			status = parse_duration_option("--kill-after", optarg,
 						       true, &o->kill_after_ms);
 			break;
 		case OPT_LOST_EXIT_CODE:
+			o->run_only_given = true;
 			if (dlock_parse_uint(optarg, 255, &n, &err))
 				return usage_error("--lost-exit-code: %s",
 						   err.msg);
 			o->lost_status = (int)n;
 			break;
 		case OPT_MAX_HOLD:
+			o->run_only_given = true;
 			status = parse_duration_option("--max-hold", optarg,
 						       false, &o->max_hold_ms);
 			break;
@@ -268,7 +255,7 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 			o->verbose = true;
 			break;
 		case 'h':
-			print_help(run_help);
+			print_help(o->acquire_only ? acquire_help : run_help);
 			return -1;
 		default:
 			return bad_option(argv, opt);
@@ -282,11 +269,21 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 	if (o->limit)
 		o->mode = DLOCK_LIMIT;
 	if (optind >= argc)
-		return usage_error("run: no lock name given; use 'dlock run "
-				   "NAME COMMAND'");
+		return usage_error(o->acquire_only ? "acquire: no lock name "
+				   "given; use 'dlock acquire NAME'" : "run: no "
+				   "lock name given; use 'dlock run NAME "
+				   "COMMAND'");
 	o->name = argv[optind++];
 	if (dlock_check_name(o->name, &err))
 		return usage_error("%s", err.msg);
+	if (o->acquire_only) {
+		if (optind < argc || o->run_only_given)
+			return usage_error("acquire takes a lock name and the "
+					   "options of 'dlock acquire --help' "
+					   "only; to run a command, use 'dlock "
+					   "run'");
+		return 0;
+	}
 	/* flock(1) takes "-c STRING" after the lock name too. */
 	if (!shell_command && optind < argc &&
 	    (strcmp(argv[optind], "-c") == 0 ||
@@ -318,6 +315,31 @@ static int parse_args(int argc, char **argv, struct dlock_config *cfg,
 		return usage_error("run: no command given after '%s'", o->name);
 	o->argv = argv + optind;
 	return 0;
+}
+
+/* The command line of our parent, for a lock taken by dlock acquire. */
+static void parent_command_line(char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)getppid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, size - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(buf, size, "(dlock acquire)");
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
 }
 
 /* The command as other users see it in holder details. */
@@ -519,7 +541,7 @@ out_release:
 	return status;
 }
 
-static int run(struct run_opts *o, struct dlock_config *cfg)
+int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 {
 	struct dlock_acquire_opts aopts = {
 		.ttl_ms = o->ttl_ms,
@@ -580,7 +602,13 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 	if (!o->quiet && isatty(STDERR_FILENO))
 		dlock_set_progress(d, show_status, NULL);
 	dlock_set_cancel_fd(d, sfd);
-	command_line(o->argv, cmdline, sizeof(cmdline));
+	if (o->acquire_only) {
+		/* The lock belongs to the script that called us. */
+		aopts.holder_pid = (long)getppid();
+		parent_command_line(cmdline, sizeof(cmdline));
+	} else {
+		command_line(o->argv, cmdline, sizeof(cmdline));
+	}
 	aopts.command_line = cmdline;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -623,6 +651,17 @@ static int run(struct run_opts *o, struct dlock_config *cfg)
 		status = 128 + sig;
 		goto out_free;
 	}
+	if (o->acquire_only) {
+		if (o->verbose)
+			errorf("took lock '%s' (token %s, lease %.3gs, not "
+			       "renewed: use dlock renew)", o->name,
+			       dlock_lock_fence(lock),
+			       (double)o->ttl_ms / 1000);
+		printf("%s\n", dlock_lock_owner(lock));
+		dlock_lock_free(lock);
+		status = 0;
+		goto out_free;
+	}
 	if (o->verbose) {
 		if (dlock_lock_is_reentrant(lock))
 			errorf("lock '%s' is already held by this process "
@@ -643,9 +682,9 @@ out_close:
 int cmd_run(int argc, char **argv, struct dlock_config *cfg)
 {
 	struct run_opts o = { 0 };
-	int status = parse_args(argc, argv, cfg, &o);
+	int status = parse_run_options(argc, argv, cfg, &o);
 
 	if (status)
 		return status < 0 ? 0 : status;
-	return run(&o, cfg);
+	return take_and_run(&o, cfg);
 }

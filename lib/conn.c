@@ -169,6 +169,46 @@ int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
 	return read_reply(c, deadline, cancel_fd, reply, err);
 }
 
+int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
+		  const int *argcs, const char ***argvs,
+		  redisReply **replies, struct dlock_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		replies[i] = NULL;
+	if (c->broken)
+		return set_error(err, DLOCK_ECONN, "connection to %s is broken",
+				 c->url->display);
+	for (i = 0; i < n; i++) {
+		char *cmd = NULL, *grown;
+		int clen = redisFormatCommandArgv(&cmd, argcs[i], argvs[i],
+						  NULL);
+
+		if (clen < 0 || !(grown = realloc(buf, len + (size_t)clen))) {
+			redisFreeCommand(cmd);
+			free(buf);
+			return set_error(err, DLOCK_ENOMEM, "out of memory");
+		}
+		buf = grown;
+		memcpy(buf + len, cmd, (size_t)clen);
+		len += (size_t)clen;
+		redisFreeCommand(cmd);
+	}
+	rc = send_all(c, buf, len, deadline, err);
+	free(buf);
+	for (i = 0; i < n && !rc; i++)
+		rc = read_reply(c, deadline, -1, &replies[i], err);
+	if (rc)
+		for (i = 0; i < n; i++) {
+			freeReplyObject(replies[i]);
+			replies[i] = NULL;
+		}
+	return rc;
+}
+
 static bool starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -36,6 +36,15 @@ int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
 	      struct dlock_error *err);
 
 /*
+ * Sends n commands at once and reads their n replies before deadline:
+ * one round trip. argcs[i] and argvs[i] are as for conn_call(). On
+ * failure no reply is returned and the connection is unusable.
+ */
+int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
+		  const int *argcs, const char ***argvs,
+		  redisReply **replies, struct dlock_error *err);
+
+/*
  * While conn_call() waits for a reply with a cancel descriptor (a blocking
  * command), calls fn every every_ms. fn NULL turns it off.
  */

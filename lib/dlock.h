@@ -190,6 +190,7 @@ struct dlock_acquire_opts {
 	 */
 	const char *inherited_owner;
 	const char *command_line;	/* shown to other users; may be NULL */
+	long holder_pid;	/* shown to other users; 0: our own */
 	/*
 	 * Take the lock whenever it is free, ahead of the queue, instead of
 	 * waiting for our turn.
@@ -248,6 +249,89 @@ int64_t dlock_lock_ttl(const struct dlock_lock *lock);
 
 /* True when the lock was held already by the calling process tree. */
 bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
+
+/* One holder of a lock, as the server records it. */
+struct dlock_holder {
+	char *owner;
+	char *host;		/* NULL when the holder left no details */
+	long pid;
+	char *user;
+	char *command;
+	char *token;		/* the fencing token, DLOCK_TOKEN */
+	char *mode;		/* "exclusive", "shared" or "limit N" */
+	int64_t since_ms;	/* epoch ms on the server's clock; -1: unknown */
+	int64_t expires_ms;	/* when the server lets it go; -1: never */
+	int64_t ttl_ms;		/* the lease; -1: unknown */
+	int64_t lock_delay_ms;
+};
+
+/* What the server says about a lock. */
+struct dlock_status {
+	char *name;
+	bool held;
+	int kind;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED or DLOCK_LIMIT */
+	long limit;
+	size_t nholders;
+	struct dlock_holder *holders;
+	long long waiters;
+	char *first_waiter;	/* its owner token, or NULL */
+	int first_waiter_kind;
+	int64_t server_now_ms;	/* the server's clock when it answered */
+	/*
+	 * The holder stopped renewing, and --lock-delay keeps the lock
+	 * blocked until blocked_until_ms.
+	 */
+	bool lock_delay_in_force;
+	int64_t blocked_until_ms;
+};
+
+/*
+ * Reads lock name in one round trip, changing nothing. Returns 0 with
+ * *out (free with dlock_status_free()), or a DLOCK_E* code.
+ */
+int dlock_status_get(struct dlock *d, const char *name,
+		     struct dlock_status **out, struct dlock_error *err);
+
+/*
+ * Every held lock whose name matches glob (NULL: all) under the prefix,
+ * sorted by name, found with SCAN (never KEYS) and read in pipelined
+ * batches. Returns 0 with *out and *count (free each entry with
+ * dlock_status_free() and the array with free()), or a DLOCK_E* code.
+ */
+int dlock_list(struct dlock *d, const char *glob, struct dlock_status ***out,
+	       size_t *count, struct dlock_error *err);
+
+/* Frees a status. NULL is allowed. */
+void dlock_status_free(struct dlock_status *st);
+
+/*
+ * Renews the lease of owner on lock name, for ttl_ms plus the lock delay
+ * it was taken with (0: the lease it was taken with). Returns 0, or
+ * DLOCK_ELOST when owner does not hold it (expired, wrong token, taken
+ * over), or a connection error.
+ */
+int dlock_renew_owner(struct dlock *d, const char *name, const char *owner,
+		      int64_t ttl_ms, struct dlock_error *err);
+
+/*
+ * Releases lock name if owner holds it. Returns 0, DLOCK_ELOST when it
+ * does not, or a connection error.
+ */
+int dlock_release_owner(struct dlock *d, const char *name, const char *owner,
+			struct dlock_error *err);
+
+/*
+ * Removes every holder of lock name, whoever it is, and wakes the first
+ * waiter; the evicted holders find out at their next renewal. Returns 0
+ * with the evicted holders in *evicted (free with dlock_status_free()),
+ * or a DLOCK_E* code.
+ */
+int dlock_force_release(struct dlock *d, const char *name,
+			struct dlock_status **evicted,
+			struct dlock_error *err);
+
+/* Checks a glob for dlock list: name characters and * ? [ ] only. */
+int dlock_check_glob(const char *glob, struct dlock_error *err);
 
 /* Keeps a lock alive from a thread of its own. */
 struct dlock_lease;

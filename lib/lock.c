@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "conn.h"
 #include "lock.h"
 #include "scripts.h"
@@ -24,18 +25,6 @@
 #define BACKOFF_MAX_MS 5000
 #define COMMAND_LINE_MAX 1024
 
-struct dlock {
-	const struct dlock_config *cfg;
-	struct conn *conn;
-	bool ever_connected;
-	int cancel_fd;
-	/* Redis before 6.0 takes whole seconds only as BLPOP's time-out. */
-	bool whole_second_timeouts;
-	dlock_log_fn *log;
-	void *log_arg;
-	dlock_progress_fn *progress;
-	void *progress_arg;
-};
 
 struct dlock *dlock_new(const struct dlock_config *cfg)
 {
@@ -88,7 +77,7 @@ static void log_msg(struct dlock *d, const char *fmt, ...)
 	d->log(d->log_arg, buf);
 }
 
-static void drop_conn(struct dlock *d)
+void drop_conn(struct dlock *d)
 {
 	conn_close(d->conn);
 	d->conn = NULL;
@@ -110,9 +99,9 @@ int dlock_connect(struct dlock *d, struct dlock_error *err)
 }
 
 /* Runs a script on the client's connection, connecting first if needed. */
-static int call_script(struct dlock *d, struct script *s, int nkeys,
-		       const char **keys, int nargs, const char **args,
-		       redisReply **reply, struct dlock_error *err)
+int call_script(struct dlock *d, struct script *s, int nkeys,
+		const char **keys, int nargs, const char **args,
+		redisReply **reply, struct dlock_error *err)
 {
 	int rc = dlock_connect(d, err);
 
@@ -125,8 +114,7 @@ static int call_script(struct dlock *d, struct script *s, int nkeys,
 	return rc;
 }
 
-static int bad_reply(struct dlock *d, const char *what,
-		     struct dlock_error *err)
+int bad_reply(struct dlock *d, const char *what, struct dlock_error *err)
 {
 	drop_conn(d);
 	return set_error(err, DLOCK_ESERVER,
@@ -311,19 +299,21 @@ struct holder_meta {
 };
 
 static void holder_meta_init(struct holder_meta *m, const struct dlock_lock *l,
-			     const char *command_line, bool grab)
+			     const struct dlock_acquire_opts *opts)
 {
 	struct passwd *pw = getpwuid(geteuid());
 
 	if (gethostname(m->host, sizeof(m->host) - 1) < 0)
 		snprintf(m->host, sizeof(m->host), "unknown");
 	m->host[sizeof(m->host) - 1] = '\0';
-	snprintf(m->pid, sizeof(m->pid), "%ld", (long)getpid());
+	snprintf(m->pid, sizeof(m->pid), "%ld",
+		 opts->holder_pid ? opts->holder_pid : (long)getpid());
 	snprintf(m->user, sizeof(m->user), "%s", pw ? pw->pw_name : "?");
-	snprintf(m->cmd, sizeof(m->cmd), "%s", command_line ? command_line : "");
+	snprintf(m->cmd, sizeof(m->cmd), "%s",
+		 opts->command_line ? opts->command_line : "");
 	snprintf(m->expiry, sizeof(m->expiry), "%lld", (long long)l->expiry_ms);
 	snprintf(m->ttl, sizeof(m->ttl), "%lld", (long long)l->ttl_ms);
-	m->grab = grab;
+	m->grab = opts->no_fifo;
 }
 
 /*
@@ -596,7 +586,7 @@ int dlock_acquire(struct dlock *d, const char *name,
 			return 0;
 		}
 	}
-	holder_meta_init(&meta, l, opts->command_line, opts->no_fifo);
+	holder_meta_init(&meta, l, opts);
 	for (;;) {
 		rc = try_acquire(d, l, &meta, opts->wait_ms != 0, &holder,
 				 err);

@@ -149,6 +149,7 @@ struct script script_acquire = { .body =
 	"                ('limit ' .. ARGV[13])\n"
 	"  redis.call('HSET', KEYS[3], 'host', ARGV[3], 'pid', ARGV[4],\n"
 	"             'user', ARGV[5], 'cmd', ARGV[6], 'ttl', ARGV[7],\n"
+	"             'delay', ms(expiry - tonumber(ARGV[7])),\n"
 	"             'since', ms(now), 'token', ms(fence), 'mode', label)\n"
 	"  redis.call('PEXPIRE', KEYS[3], expiry)\n"
 	"  if redis.call('HDEL', KEYS[5], owner) == 1 then\n"
@@ -197,16 +198,36 @@ struct script script_acquire = { .body =
 };
 
 /*
+ * Finds how owner holds the lock when the caller does not know (mode "?",
+ * for "dlock renew" and "dlock release" given only a token): "x" when the
+ * plain key is its token, else "s" (any holder in the sorted set).
+ */
+#define LUA_MODE_OF \
+	"local function mode_of(mode, owner)\n" \
+	"  if mode ~= '?' then return mode end\n" \
+	"  if redis.call('GET', KEYS[1]) == owner then return 'x' end\n" \
+	"  return 's'\n" \
+	"end\n"
+
+/*
  * KEYS: lock, our holder hash, holders, kind. ARGV: owner, server-side
- * expiry (ms), mode. Returns 1 when renewed, 0 when the lock is no longer
- * ours (expired, deleted, or the server lost it), -1 when someone else
- * holds it.
+ * expiry (ms; "0": the lease and lock delay the lock was taken with),
+ * mode. Returns 1 when renewed, 0 when the lock is no longer ours
+ * (expired, deleted, or the server lost it), -1 when someone else holds
+ * it.
  */
 struct script script_renew = { .body =
 	"pcall(redis.replicate_commands)\n"
 	LUA_COMMON
+	LUA_MODE_OF
+	"local mode = mode_of(ARGV[3], ARGV[1])\n"
 	"local expiry = tonumber(ARGV[2])\n"
-	"if ARGV[3] == 'x' then\n"
+	"if expiry == 0 then\n"
+	"  local m = redis.call('HMGET', KEYS[2], 'ttl', 'delay')\n"
+	"  expiry = tonumber(m[1] or '0') + tonumber(m[2] or '0')\n"
+	"  if expiry == 0 then expiry = 30000 end\n"
+	"end\n"
+	"if mode == 'x' then\n"
 	"  local cur = redis.call('GET', KEYS[1])\n"
 	"  if cur == ARGV[1] then\n"
 	"    redis.call('PEXPIRE', KEYS[1], expiry)\n"
@@ -233,8 +254,10 @@ struct script script_renew = { .body =
 struct script script_release = { .body =
 	"pcall(redis.replicate_commands)\n"
 	LUA_COMMON
+	LUA_MODE_OF
 	"local n\n"
-	"if ARGV[3] == 'x' then\n"
+	"local mode = mode_of(ARGV[3], ARGV[1])\n"
+	"if mode == 'x' then\n"
 	"  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
 	"  redis.call('DEL', KEYS[1], KEYS[2])\n"
 	"  n = 0\n"
@@ -247,7 +270,8 @@ struct script script_release = { .body =
 	"  n = prune(KEYS[5], KEYS[6])\n"
 	"end\n"
 	"local head = live_head(KEYS[3], KEYS[4])\n"
-	"if head and (n == 0 or ARGV[3] == 'l') then wake(head, ARGV[2]) end\n"
+	"if head and (n == 0 or redis.call('HGET', KEYS[6], 'kind') == 'l')\n"
+	"then wake(head, ARGV[2]) end\n"
 	"return 1\n"
 };
 
@@ -271,10 +295,69 @@ struct script script_leave = { .body =
 	"return 1\n"
 };
 
+/*
+ * Reads everything "dlock status" shows, changing nothing.
+ * KEYS: lock, holders, kind, queue, waiters.
+ * Returns {server now (ms), plain key's value or false, its pttl, kind or
+ * false, limit, queue length, first waiter or false, its heartbeat
+ * deadline or false, holders...} where each holder is {owner, lease end
+ * in server ms or -1 for the plain key's owner, {field, value, ...}}.
+ */
+struct script script_inspect = { .body =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"local pttl = redis.call('PTTL', KEYS[1])\n"
+	"local kind = redis.call('HGET', KEYS[3], 'kind')\n"
+	"local limit = tonumber(redis.call('HGET', KEYS[3], 'limit') or '0')\n"
+	"local head = redis.call('LINDEX', KEYS[4], 0)\n"
+	"local head_dl = false\n"
+	"if head then head_dl = redis.call('HGET', KEYS[5], head:sub(2)) end\n"
+	"local r = {now, cur, pttl, kind, limit, redis.call('LLEN', KEYS[4]),\n"
+	"           head, head_dl}\n"
+	"local function add(owner, ends)\n"
+	"  r[#r + 1] = {owner, ends,\n"
+	"               redis.call('HGETALL', KEYS[1] .. ':holder:' .. owner)}\n"
+	"end\n"
+	"if cur and cur ~= 'dlock:shared' then add(cur, -1) end\n"
+	"local hs = redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf',\n"
+	"                      'WITHSCORES')\n"
+	"for i = 1, #hs, 2 do add(hs[i], tonumber(hs[i + 1])) end\n"
+	"return r\n"
+};
+
+/*
+ * The operator's override: removes every holder, whoever it is, and wakes
+ * the first waiter. KEYS: lock, holders, kind, queue, waiters.
+ * ARGV: heartbeat window (ms). Returns the evicted holders as
+ * {owner, {field, value, ...}} pairs.
+ */
+struct script script_force_release = { .body =
+	"pcall(redis.replicate_commands)\n"
+	LUA_COMMON
+	"local gone = {}\n"
+	"local function evict(owner)\n"
+	"  local h = KEYS[1] .. ':holder:' .. owner\n"
+	"  gone[#gone + 1] = {owner, redis.call('HGETALL', h)}\n"
+	"  redis.call('DEL', h)\n"
+	"end\n"
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur and cur ~= MARK then evict(cur) end\n"
+	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
+	"for _, o in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+	"  evict(o)\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+	"local head = live_head(KEYS[4], KEYS[5])\n"
+	"if head then wake(head, ARGV[1]) end\n"
+	"return gone\n"
+};
+
 static void compute_shas(void)
 {
 	struct script *all[] = { &script_acquire, &script_renew,
-				 &script_release, &script_leave };
+				 &script_release, &script_leave,
+				 &script_inspect, &script_force_release };
 
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sha1_hex(all[i]->body, strlen(all[i]->body), all[i]->sha);
@@ -302,16 +385,22 @@ static int run_once(struct conn *c, const char *verb, const char *first,
 	return conn_call(c, deadline, cancel_fd, argc, argv, NULL, reply, err);
 }
 
+static pthread_once_t shas_once = PTHREAD_ONCE_INIT;
+
+const char *script_sha(struct script *s)
+{
+	pthread_once(&shas_once, compute_shas);
+	return s->sha;
+}
+
 int script_run(struct conn *c, struct script *s, int nkeys,
 	       const char **keys, int nargs, const char **args,
 	       int64_t deadline, int cancel_fd, redisReply **reply,
 	       struct dlock_error *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int rc;
 
-	pthread_once(&once, compute_shas);
-	rc = run_once(c, "EVALSHA", s->sha, nkeys, keys, nargs, args,
+	rc = run_once(c, "EVALSHA", script_sha(s), nkeys, keys, nargs, args,
 		      deadline, cancel_fd, reply, err);
 	if (rc || (*reply)->type != REDIS_REPLY_ERROR ||
 	    strncmp((*reply)->str, "NOSCRIPT", 8) != 0)

@@ -27,6 +27,11 @@ extern struct script script_acquire;
 extern struct script script_renew;
 extern struct script script_release;
 extern struct script script_leave;
+extern struct script script_inspect;
+extern struct script script_force_release;
+
+/* The script's SHA-1, for pipelining EVALSHA calls. */
+const char *script_sha(struct script *s);
 
 /*
  * Runs a script by EVALSHA, falling back to EVAL when the server does not

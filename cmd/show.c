@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* How status, list and release --force show locks: text and JSON. */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "cmd.h"
+
+static const char *kind_name(int kind)
+{
+	return kind == DLOCK_SHARED ? "shared" :
+	       kind == DLOCK_LIMIT ? "limit" : "exclusive";
+}
+
+/* RFC 3339 in UTC with milliseconds, from epoch milliseconds. */
+static void rfc3339(int64_t ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* A short human duration: 850ms, 12.3s, 4m05s, 2h13m, 3d04h. */
+static void span(int64_t ms, char *buf, size_t size)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000)
+		snprintf(buf, size, "%lldms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(buf, size, "%.1fs", (double)ms / 1000);
+	else if (ms < 3600000)
+		snprintf(buf, size, "%lldm%02llds", (long long)(ms / 60000),
+			 (long long)(ms / 1000 % 60));
+	else if (ms < 86400000)
+		snprintf(buf, size, "%lldh%02lldm", (long long)(ms / 3600000),
+			 (long long)(ms / 60000 % 60));
+	else
+		snprintf(buf, size, "%lldd%02lldh", (long long)(ms / 86400000),
+			 (long long)(ms / 3600000 % 24));
+}
+
+static void json_string(const char *s)
+{
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_time(const char *key, int64_t ms)
+{
+	char when[64];
+
+	if (ms < 0) {
+		printf("\"%s_ms\":null,\"%s\":null", key, key);
+		return;
+	}
+	rfc3339(ms, when, sizeof(when));
+	printf("\"%s_ms\":%lld,\"%s\":\"%s\"", key, (long long)ms, key, when);
+}
+
+static void json_holder(const struct dlock_holder *h)
+{
+	fputs("{\"owner\":", stdout);
+	json_string(h->owner);
+	fputs(",\"host\":", stdout);
+	json_string(h->host);
+	if (h->pid > 0)
+		printf(",\"pid\":%ld", h->pid);
+	else
+		fputs(",\"pid\":null", stdout);
+	fputs(",\"user\":", stdout);
+	json_string(h->user);
+	fputs(",\"command\":", stdout);
+	json_string(h->command);
+	fputs(",\"token\":", stdout);
+	json_string(h->token);
+	fputs(",\"mode\":", stdout);
+	json_string(h->mode);
+	putchar(',');
+	json_time("since", h->since_ms);
+	putchar(',');
+	json_time("expires", h->expires_ms);
+	if (h->ttl_ms >= 0)
+		printf(",\"ttl_ms\":%lld", (long long)h->ttl_ms);
+	else
+		fputs(",\"ttl_ms\":null", stdout);
+	printf(",\"lock_delay_ms\":%lld}", (long long)h->lock_delay_ms);
+}
+
+static void json_status(const struct dlock_status *st)
+{
+	fputs("{\"name\":", stdout);
+	json_string(st->name);
+	printf(",\"held\":%s,\"mode\":", st->held ? "true" : "false");
+	if (st->held)
+		json_string(kind_name(st->kind));
+	else
+		fputs("null", stdout);
+	if (st->held && st->kind == DLOCK_LIMIT)
+		printf(",\"limit\":%ld", st->limit);
+	else
+		fputs(",\"limit\":null", stdout);
+	fputs(",\"holders\":[", stdout);
+	for (size_t i = 0; i < st->nholders; i++) {
+		if (i)
+			putchar(',');
+		json_holder(&st->holders[i]);
+	}
+	printf("],\"waiters\":%lld,\"first_waiter\":", st->waiters);
+	if (st->first_waiter) {
+		fputs("{\"owner\":", stdout);
+		json_string(st->first_waiter);
+		printf(",\"mode\":\"%s\"}", kind_name(st->first_waiter_kind));
+	} else {
+		fputs("null", stdout);
+	}
+	printf(",\"lock_delay_in_force\":%s,",
+	       st->lock_delay_in_force ? "true" : "false");
+	json_time("blocked_until", st->lock_delay_in_force ?
+		  st->blocked_until_ms : -1);
+	putchar(',');
+	json_time("server_time", st->server_now_ms);
+	putchar('}');
+}
+
+static void text_holder(const struct dlock_holder *h, int64_t now)
+{
+	char when[64], ago[24], left[24], ttl[24];
+
+	if (h->host)
+		printf("  holder:  %s, pid %ld, user %s\n", h->host, h->pid,
+		       h->user ? h->user : "?");
+	else
+		printf("  holder:  a client that left no details (not "
+		       "dlock)\n");
+	if (h->command && *h->command)
+		printf("  command: %s\n", h->command);
+	if (h->since_ms >= 0) {
+		rfc3339(h->since_ms, when, sizeof(when));
+		span(now - h->since_ms, ago, sizeof(ago));
+		printf("  since:   %s (%s ago)\n", when, ago);
+	}
+	if (h->expires_ms >= 0) {
+		rfc3339(h->expires_ms, when, sizeof(when));
+		span(h->expires_ms - now, left, sizeof(left));
+		if (h->ttl_ms >= 0) {
+			span(h->ttl_ms, ttl, sizeof(ttl));
+			printf("  expires: %s (in %s; lease %s, renewed by "
+			       "its holder)\n", when, left, ttl);
+		} else {
+			printf("  expires: %s (in %s)\n", when, left);
+		}
+	} else {
+		printf("  expires: never (no expiry set)\n");
+	}
+	if (h->token)
+		printf("  token:   %s\n", h->token);
+	printf("  owner:   %s\n", h->owner);
+}
+
+void print_status(const struct dlock_status *st, bool json)
+{
+	char until[64], left[24];
+
+	if (json) {
+		json_status(st);
+		putchar('\n');
+		return;
+	}
+	if (!st->held)
+		printf("%s: free\n", st->name);
+	else if (st->kind == DLOCK_LIMIT)
+		printf("%s: held by %zu of %ld (semaphore, --limit %ld)\n",
+		       st->name, st->nholders, st->limit, st->limit);
+	else if (st->kind == DLOCK_SHARED)
+		printf("%s: held shared by %zu\n", st->name, st->nholders);
+	else
+		printf("%s: held (exclusive)\n", st->name);
+	for (size_t i = 0; i < st->nholders; i++)
+		text_holder(&st->holders[i], st->server_now_ms);
+	if (st->lock_delay_in_force) {
+		rfc3339(st->blocked_until_ms, until, sizeof(until));
+		span(st->blocked_until_ms - st->server_now_ms, left,
+		     sizeof(left));
+		printf("lock-delay: the holder stopped renewing; blocked "
+		       "until %s (%s)\n", until, left);
+	}
+	if (st->waiters)
+		printf("waiters: %lld, first %s (%s)\n", st->waiters,
+		       st->first_waiter ? st->first_waiter : "?",
+		       kind_name(st->first_waiter_kind));
+	else
+		printf("waiters: none\n");
+}
+
+void print_list_line(const struct dlock_status *st)
+{
+	const struct dlock_holder *h = &st->holders[0];
+	char who[300], since[24] = "-", left[24] = "-";
+
+	if (st->nholders > 1)
+		snprintf(who, sizeof(who), "%zu holders", st->nholders);
+	else if (h->host)
+		snprintf(who, sizeof(who), "%s:%ld", h->host, h->pid);
+	else
+		snprintf(who, sizeof(who), "(not dlock)");
+	if (h->since_ms >= 0)
+		span(st->server_now_ms - h->since_ms, since, sizeof(since));
+	if (h->expires_ms >= 0)
+		span(h->expires_ms - st->server_now_ms, left, sizeof(left));
+	printf("%-24s %-9s %-28s %-8s %-8s %lld\n", st->name,
+	       kind_name(st->kind), who, since, left, st->waiters);
+}
+
+void report_eviction(const struct dlock_status *evicted)
+{
+	openlog("dlock", LOG_PID, LOG_USER);
+	if (!evicted->nholders) {
+		printf("%s: was free; nothing to evict\n", evicted->name);
+		syslog(LOG_NOTICE, "release --force of lock '%s': it was free",
+		       evicted->name);
+	}
+	for (size_t i = 0; i < evicted->nholders; i++) {
+		const struct dlock_holder *h = &evicted->holders[i];
+		char who[600];
+
+		if (h->host)
+			snprintf(who, sizeof(who), "%s, pid %ld, user %s, "
+				 "running '%s' (owner %s)", h->host, h->pid,
+				 h->user ? h->user : "?",
+				 h->command ? h->command : "", h->owner);
+		else
+			snprintf(who, sizeof(who), "a client that left no "
+				 "details (owner %s)", h->owner);
+		printf("%s: evicted %s\n", evicted->name, who);
+		syslog(LOG_NOTICE, "release --force of lock '%s' evicted %s",
+		       evicted->name, who);
+	}
+	closelog();
+}
