@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: MIT */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dlock_doctor.h"
+#include "scripts.h"
+
+#define PINGS 5
+/* Owner and probe name sizes, in random bytes. */
+#define OWNER_BYTES 16
+#define PROBE_BYTES 8
+/*
+ * The probe lock's lease: should a step after acquire be refused, the
+ * lock key expires by itself this soon.
+ */
+#define PROBE_TTL_TEXT "5000"
+/* The waiters' heartbeat window, as lib/lock.c sends it. */
+#define HEARTBEAT_WINDOW_TEXT "3000"
+
+/* What the server told about itself; empty strings and -1 are unknown. */
+struct facts {
+	char version[32];
+	char mode[16];		/* standalone, cluster, sentinel */
+	char role[16];		/* master, slave or replica */
+	long long replicas;
+	char master[300];	/* a replica's primary, host:port */
+	int aof;
+	int cluster;
+	long long maxmemory;
+	char policy[32];
+	char save[128];		/* the RDB schedule; "" means none */
+	int save_known;
+	/* Why INFO, then CONFIG GET, told nothing: the server's words. */
+	char info_refused[160];
+	char config_refused[160];
+};
+
+struct doctor {
+	const struct dlock_config *cfg;
+	const struct url *url;
+	const char *user;
+	struct conn *conn;
+	struct dlock_doctor_report *report;
+};
+
+static void add(struct doctor *d, int level, const char *what,
+		const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+static void add(struct doctor *d, int level, const char *what,
+		const char *fmt, ...)
+{
+	struct dlock_doctor_report *r = d->report;
+	struct dlock_doctor_check *c;
+	va_list ap;
+
+	if (r->count >= DLOCK_DOCTOR_MAX_CHECKS)
+		return;
+	c = &r->checks[r->count++];
+	c->level = level;
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	va_start(ap, fmt);
+	vsnprintf(c->text, sizeof(c->text), fmt, ap);
+	va_end(ap);
+}
+
+/* The connection failed under a check: the report ends there. */
+static int broken(struct doctor *d, const char *what, int rc,
+		  const struct dlock_error *err)
+{
+	add(d, DLOCK_DOCTOR_FAIL, what, "%s", err->msg);
+	return rc;
+}
+
+static int call(struct doctor *d, int argc, const char **argv,
+		redisReply **reply, struct dlock_error *err)
+{
+	return conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms, -1,
+			 argc, argv, NULL, reply, err);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Copies an error reply's text, cut to fit, for a message. */
+static void keep_error(const redisReply *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", r->type == REDIS_REPLY_ERROR ? r->str :
+		 "unexpected reply");
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp_ns(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The first PING also proves the credentials: without a password, a
+ * server that wants one answers NOAUTH. A NOPERM answer still is a whole
+ * round trip, so a user who may not PING is timed all the same.
+ */
+static int check_latency(struct doctor *d, struct dlock_error *err)
+{
+	const char *ping[] = { "PING" };
+	int64_t took[PINGS];
+	bool refused = false;
+	double median, limit;
+	int rc;
+
+	for (int i = 0; i < PINGS; i++) {
+		redisReply *r = NULL;
+		int64_t start = now_ns();
+
+		rc = call(d, 1, ping, &r, err);
+		if (rc)
+			return broken(d, i ? "latency" : "connect", rc, err);
+		took[i] = now_ns() - start;
+		if (r->type == REDIS_REPLY_ERROR && !starts_with(r->str, "NOPERM")) {
+			rc = reply_error(d->conn, r, "answer PING", err);
+			freeReplyObject(r);
+			return broken(d, i ? "latency" : "connect", rc, err);
+		}
+		refused = refused || r->type == REDIS_REPLY_ERROR;
+		freeReplyObject(r);
+		if (i == 0 && (d->cfg->password || d->url->password))
+			add(d, DLOCK_DOCTOR_OK, "connect",
+			    "authenticated as user '%s'", d->user);
+		else if (i == 0)
+			add(d, DLOCK_DOCTOR_OK, "connect",
+			    "connected as user '%s', no password needed",
+			    d->user);
+	}
+	qsort(took, PINGS, sizeof(took[0]), cmp_ns);
+	median = (double)took[PINGS / 2] / 1e6;
+	limit = (double)d->cfg->connect_timeout_ms / 10;
+	if (median > limit)
+		add(d, DLOCK_DOCTOR_WARN, "latency",
+		    "median %.2f ms over %d PINGs, more than a tenth of "
+		    "--connect-timeout (%.3gs): requests may time out; use a "
+		    "server nearer to this host or a longer --connect-timeout",
+		    median, PINGS, (double)d->cfg->connect_timeout_ms / 1000);
+	else
+		add(d, DLOCK_DOCTOR_OK, "latency", "median %.2f ms over %d PINGs%s",
+		    median, PINGS, refused ? " (refused by the ACL, which "
+		    "takes the same round trip)" : "");
+	return 0;
+}
+
+/* Finds "key:value" among INFO's lines. */
+static bool info_value(const char *info, const char *key, char *buf,
+		       size_t size)
+{
+	size_t klen = strlen(key);
+	const char *p = info;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
+			size_t n = strcspn(p + klen + 1, "\r\n");
+
+			if (n >= size)
+				n = size - 1;
+			memcpy(buf, p + klen + 1, n);
+			buf[n] = '\0';
+			return true;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+static long long info_number(const char *info, const char *key)
+{
+	char buf[32];
+
+	if (!info_value(info, key, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+static void parse_info(const char *info, struct facts *f)
+{
+	char host[256] = "", port[16] = "";
+
+	info_value(info, "redis_version", f->version, sizeof(f->version));
+	info_value(info, "redis_mode", f->mode, sizeof(f->mode));
+	info_value(info, "role", f->role, sizeof(f->role));
+	f->replicas = info_number(info, "connected_slaves");
+	if (info_value(info, "master_host", host, sizeof(host)))
+		info_value(info, "master_port", port, sizeof(port));
+	if (*host)
+		snprintf(f->master, sizeof(f->master), "%s:%s", host, port);
+	f->aof = (int)info_number(info, "aof_enabled");
+	f->cluster = (int)info_number(info, "cluster_enabled");
+	f->maxmemory = info_number(info, "maxmemory");
+	info_value(info, "maxmemory_policy", f->policy, sizeof(f->policy));
+}
+
+/*
+ * HELLO runs for any user (Redis 6 and later), so it tells the version,
+ * mode and role when the ACL keeps INFO from us.
+ */
+static int ask_hello(struct doctor *d, struct facts *f,
+		     struct dlock_error *err)
+{
+	const char *hello[] = { "HELLO", "2" };
+	redisReply *r = NULL;
+	int rc = call(d, 2, hello, &r, err);
+
+	if (rc)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const redisReply *k = r->element[i];
+			const redisReply *v = r->element[i + 1];
+
+			if (k->type != REDIS_REPLY_STRING ||
+			    v->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(k->str, "version") == 0)
+				snprintf(f->version, sizeof(f->version), "%s",
+					 v->str);
+			else if (strcmp(k->str, "mode") == 0)
+				snprintf(f->mode, sizeof(f->mode), "%s",
+					 v->str);
+			else if (strcmp(k->str, "role") == 0)
+				snprintf(f->role, sizeof(f->role), "%s",
+					 v->str);
+		}
+	}
+	if (strcmp(f->mode, "cluster") == 0)
+		f->cluster = 1;
+	else if (*f->mode)
+		f->cluster = 0;
+	freeReplyObject(r);
+	return 0;
+}
+
+/*
+ * CONFIG GET name. Returns 1 with the value in buf, 0 when the server
+ * would not tell (the reason goes to f->config_refused), or a connection
+ * error.
+ */
+static int config_get(struct doctor *d, struct facts *f, const char *name,
+		      char *buf, size_t size, struct dlock_error *err)
+{
+	const char *argv[] = { "CONFIG", "GET", name };
+	redisReply *r = NULL;
+	int rc = call(d, 3, argv, &r, err), found = 0;
+
+	if (rc)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		snprintf(buf, size, "%s", r->element[1]->str);
+		found = 1;
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		keep_error(r, f->config_refused, sizeof(f->config_refused));
+	}
+	freeReplyObject(r);
+	return found;
+}
+
+static int gather(struct doctor *d, struct facts *f, struct dlock_error *err)
+{
+	const char *info[] = { "INFO" };
+	redisReply *r = NULL;
+	char buf[64];
+	int rc;
+
+	f->replicas = f->maxmemory = -1;
+	f->aof = f->cluster = -1;
+	rc = call(d, 1, info, &r, err);
+	if (rc)
+		return rc;
+	if (r->type == REDIS_REPLY_STRING)
+		parse_info(r->str, f);
+	else
+		keep_error(r, f->info_refused, sizeof(f->info_refused));
+	freeReplyObject(r);
+	if (!*f->version) {
+		rc = ask_hello(d, f, err);
+		if (rc)
+			return rc;
+	}
+	if (f->aof < 0) {
+		rc = config_get(d, f, "appendonly", buf, sizeof(buf), err);
+		if (rc < 0)
+			return rc;
+		if (rc)
+			f->aof = strcmp(buf, "yes") == 0;
+	}
+	if (f->aof == 0) {
+		rc = config_get(d, f, "save", f->save, sizeof(f->save), err);
+		if (rc < 0)
+			return rc;
+		f->save_known = rc;
+	}
+	if (!*f->policy) {
+		rc = config_get(d, f, "maxmemory-policy", f->policy,
+				sizeof(f->policy), err);
+		if (rc < 0)
+			return rc;
+	}
+	if (f->maxmemory < 0) {
+		rc = config_get(d, f, "maxmemory", buf, sizeof(buf), err);
+		if (rc < 0)
+			return rc;
+		if (rc)
+			f->maxmemory = strtoll(buf, NULL, 10);
+	}
+	return 0;
+}
+
+/* Why something is unknown, in the server's words. */
+static const char *refusal(const struct facts *f)
+{
+	if (*f->info_refused)
+		return f->info_refused;
+	if (*f->config_refused)
+		return f->config_refused;
+	return "the server did not say";
+}
+
+static bool is_replica(const struct facts *f)
+{
+	return strcmp(f->role, "slave") == 0 || strcmp(f->role, "replica") == 0;
+}
+
+static void check_server(struct doctor *d, const struct facts *f)
+{
+	if (!*f->version) {
+		add(d, DLOCK_DOCTOR_NOTE, "server",
+		    "version unknown (%s); dlock needs Redis 4.0 or later",
+		    refusal(f));
+		return;
+	}
+	if (atoi(f->version) < 4) {
+		add(d, DLOCK_DOCTOR_WARN, "server",
+		    "Redis %s is too old: dlock needs Redis 4.0 or later; "
+		    "upgrade the server", f->version);
+		return;
+	}
+	if (strcmp(f->mode, "sentinel") == 0) {
+		add(d, DLOCK_DOCTOR_WARN, "server",
+		    "Redis %s is a Sentinel, which holds no data; point --url "
+		    "at the primary it watches (SENTINEL "
+		    "GET-MASTER-ADDR-BY-NAME)", f->version);
+		return;
+	}
+	add(d, DLOCK_DOCTOR_OK, "server", "Redis %s%s%s", f->version,
+	    *f->mode ? ", " : "", f->mode);
+	if (f->cluster == 1)
+		add(d, DLOCK_DOCTOR_WARN, "cluster",
+		    "cluster mode is on: dlock keeps each lock's keys in one "
+		    "hash slot but does not follow MOVED/ASK redirections yet, "
+		    "so a lock whose slot lives on another node fails; use a "
+		    "standalone server (with Sentinel for failover)");
+}
+
+static void check_role(struct doctor *d, const struct facts *f)
+{
+	if (is_replica(f)) {
+		add(d, DLOCK_DOCTOR_WARN, "role",
+		    "replica%s%s: locks must live on the primary, and a "
+		    "replica refuses dlock's writes or loses them; point "
+		    "--url at the primary", *f->master ? " of " : "",
+		    f->master);
+		return;
+	}
+	if (strcmp(f->role, "master") != 0) {
+		add(d, DLOCK_DOCTOR_NOTE, "role",
+		    "unknown (%s); dlock needs a primary, not a replica",
+		    refusal(f));
+		return;
+	}
+	if (f->replicas == 0) {
+		add(d, DLOCK_DOCTOR_OK, "role", "primary, no replicas");
+		return;
+	}
+	if (f->replicas < 0) {
+		add(d, DLOCK_DOCTOR_NOTE, "role",
+		    "primary; whether it has replicas is unknown (%s); if it "
+		    "has, replication is asynchronous and a failover can lose "
+		    "a lock, so let the command check its fencing token "
+		    "(DLOCK_TOKEN)", refusal(f));
+		return;
+	}
+	add(d, DLOCK_DOCTOR_WARN, "role",
+	    "primary with %lld connected replica%s: replication is "
+	    "asynchronous, so a failover can lose a lock taken just before it "
+	    "and let a second holder in; if failover is automatic (Sentinel), "
+	    "make the command check its fencing token (DLOCK_TOKEN) where it "
+	    "writes", f->replicas, f->replicas == 1 ? "" : "s");
+}
+
+static void check_persistence(struct doctor *d, const struct facts *f)
+{
+	if (f->aof == 1) {
+		add(d, DLOCK_DOCTOR_OK, "persistence", "AOF is on");
+		return;
+	}
+	if (f->aof == 0 && f->save_known && *f->save) {
+		add(d, DLOCK_DOCTOR_OK, "persistence",
+		    "RDB snapshots (save %s), no AOF: a restart loses the "
+		    "locks taken since the last snapshot; appendonly yes "
+		    "narrows that", f->save);
+		return;
+	}
+	if (f->aof == 0 && f->save_known) {
+		add(d, DLOCK_DOCTOR_WARN, "persistence",
+		    "neither AOF nor RDB snapshots are on: a restart loses "
+		    "every lock and lets second holders in; set appendonly "
+		    "yes in redis.conf (and CONFIG SET appendonly yes)");
+		return;
+	}
+	add(d, DLOCK_DOCTOR_NOTE, "persistence",
+	    "unknown%s (%s); make sure the server has appendonly yes or an "
+	    "RDB save schedule, or a restart loses every lock",
+	    f->aof == 0 ? " whether RDB snapshots are on, AOF is off" : "",
+	    refusal(f));
+}
+
+static void check_policy(struct doctor *d, const struct facts *f)
+{
+	const char *limitless = f->maxmemory == 0 ?
+		" (maxmemory is 0, so nothing is evicted until a limit is "
+		"set)" : "";
+
+	if (!*f->policy) {
+		add(d, DLOCK_DOCTOR_NOTE, "maxmemory-policy",
+		    "unknown (%s); it should be noeviction, so that no lock "
+		    "is evicted", refusal(f));
+		return;
+	}
+	if (strcmp(f->policy, "noeviction") == 0) {
+		add(d, DLOCK_DOCTOR_OK, "maxmemory-policy", "noeviction");
+		return;
+	}
+	if (starts_with(f->policy, "allkeys-"))
+		add(d, DLOCK_DOCTOR_WARN, "maxmemory-policy",
+		    "%s can evict a held lock when memory runs short and let "
+		    "a second holder in%s; set maxmemory-policy noeviction",
+		    f->policy, limitless);
+	else if (starts_with(f->policy, "volatile-"))
+		add(d, DLOCK_DOCTOR_WARN, "maxmemory-policy",
+		    "%s can evict lock keys, which all have an expiry, when "
+		    "memory runs short and let a second holder in%s; set "
+		    "maxmemory-policy noeviction", f->policy, limitless);
+	else
+		add(d, DLOCK_DOCTOR_NOTE, "maxmemory-policy",
+		    "%s, unknown to dlock; noeviction keeps every lock",
+		    f->policy);
+}
+
+/* The probe lock's keys, as lib/lock.c names a lock's keys. */
+#define PROBE_KEY_MAX (DLOCK_PREFIX_MAX + 40)
+
+struct probe {
+	char name[32];
+	char owner[2 * OWNER_BYTES + 1];
+	char key[PROBE_KEY_MAX];
+	char fence[PROBE_KEY_MAX + 8];
+	char holder[PROBE_KEY_MAX + 48];
+	char queue[PROBE_KEY_MAX + 8];
+	char waiters[PROBE_KEY_MAX + 12];
+	char wake[PROBE_KEY_MAX + 40];
+	char holders[PROBE_KEY_MAX + 12];
+	char kind[PROBE_KEY_MAX + 8];
+};
+
+static int probe_init(struct probe *p, const char *prefix,
+		      struct dlock_error *err)
+{
+	char hex[2 * PROBE_BYTES + 1];
+	int rc = random_hex(hex, PROBE_BYTES, err);
+
+	if (!rc)
+		rc = random_hex(p->owner, OWNER_BYTES, err);
+	if (rc)
+		return rc;
+	snprintf(p->name, sizeof(p->name), "dlock-doctor-%s", hex);
+	snprintf(p->key, sizeof(p->key), "%s{%s}", prefix, p->name);
+	snprintf(p->fence, sizeof(p->fence), "%s:fence", p->key);
+	snprintf(p->holder, sizeof(p->holder), "%s:holder:%s", p->key,
+		 p->owner);
+	snprintf(p->queue, sizeof(p->queue), "%s:queue", p->key);
+	snprintf(p->waiters, sizeof(p->waiters), "%s:waiters", p->key);
+	snprintf(p->wake, sizeof(p->wake), "%s:w:%s", p->key, p->owner);
+	snprintf(p->holders, sizeof(p->holders), "%s:holders", p->key);
+	snprintf(p->kind, sizeof(p->kind), "%s:kind", p->key);
+	return 0;
+}
+
+enum { STEP_ACQUIRE, STEP_RENEW, STEP_RELEASE, STEP_LEAVE, STEPS };
+
+static const char *const step_names[STEPS] = {
+	"acquire", "renew", "release", "leave",
+};
+
+/* Whether a script's reply says the step did what it should. */
+static bool step_reply_ok(int step, const redisReply *r)
+{
+	if (step == STEP_ACQUIRE)
+		return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		       r->element[0]->type == REDIS_REPLY_INTEGER &&
+		       r->element[0]->integer == 1;
+	if (step == STEP_LEAVE)
+		return r->type == REDIS_REPLY_INTEGER;
+	return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+}
+
+/*
+ * Runs one step with the KEYS and ARGV layout of lib/lock.c (try_acquire,
+ * dlock_release, leave_queue) and lib/lease.c (renew_once). Returns 0 with
+ * the reply, or a connection error.
+ */
+static int run_step(struct doctor *d, const struct probe *p, int step,
+		    redisReply **r, struct dlock_error *err)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char host[256], pid[24];
+	const char *acquire_keys[] = { p->key, p->fence, p->holder, p->queue,
+				       p->waiters, p->wake, p->holders,
+				       p->kind };
+	const char *acquire_args[] = { p->owner, PROBE_TTL_TEXT, host, pid,
+				       pw ? pw->pw_name : "?", "dlock doctor",
+				       PROBE_TTL_TEXT, HEARTBEAT_WINDOW_TEXT,
+				       "fifo", "0", "0", "x", "0" };
+	const char *renew_keys[] = { p->key, p->holder, p->holders, p->kind };
+	const char *renew_args[] = { p->owner, PROBE_TTL_TEXT, "x" };
+	const char *release_keys[] = { p->key, p->holder, p->queue,
+				       p->waiters, p->holders, p->kind };
+	const char *leave_keys[] = { p->key, p->queue, p->waiters, p->wake };
+	const char *window_args[] = { p->owner, HEARTBEAT_WINDOW_TEXT, "x" };
+	int64_t deadline = now_ms() + d->cfg->connect_timeout_ms;
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	switch (step) {
+	case STEP_ACQUIRE:
+		return script_run(d->conn, &script_acquire, 8, acquire_keys,
+				  13, acquire_args, deadline, -1, r, err);
+	case STEP_RENEW:
+		return script_run(d->conn, &script_renew, 4, renew_keys, 3,
+				  renew_args, deadline, -1, r, err);
+	case STEP_RELEASE:
+		return script_run(d->conn, &script_release, 6, release_keys,
+				  3, window_args, deadline, -1, r, err);
+	default:
+		return script_run(d->conn, &script_leave, 4, leave_keys, 3,
+				  window_args, deadline, -1, r, err);
+	}
+}
+
+/*
+ * Deletes what the probe left: the fence counter always, and whatever a
+ * refused step left behind. Returns 0 or a connection error.
+ */
+static int probe_cleanup(struct doctor *d, const struct probe *p,
+			 bool *done, struct dlock_error *err)
+{
+	const char *del[] = { "DEL", p->key, p->fence, p->holder, p->queue,
+			      p->waiters, p->wake, p->holders, p->kind };
+	redisReply *r = NULL;
+	int rc = call(d, (int)ARRAY_SIZE(del), del, &r, err);
+
+	if (rc)
+		return rc;
+	*done = r->type == REDIS_REPLY_INTEGER;
+	if (!*done)
+		add(d, DLOCK_DOCTOR_WARN, "cleanup",
+		    "could not delete the probe's fence counter %s (%s); "
+		    "delete it by hand with DEL; the probe's other keys "
+		    "expire by themselves", p->fence, r->type == REDIS_REPLY_ERROR ?
+		    r->str : "unexpected reply");
+	freeReplyObject(r);
+	return 0;
+}
+
+static int check_scripts(struct doctor *d, const struct facts *f,
+			 struct dlock_error *err)
+{
+	struct probe p;
+	bool ran = false, cleaned = false;
+	int rc, failed = -1;
+
+	if (is_replica(f) || strcmp(f->mode, "sentinel") == 0) {
+		add(d, DLOCK_DOCTOR_NOTE, "scripts",
+		    "not tried on a %s; run dlock doctor against the primary",
+		    is_replica(f) ? "replica" : "Sentinel");
+		return 0;
+	}
+	rc = probe_init(&p, d->cfg->prefix, err);
+	if (rc)
+		return broken(d, "scripts", rc, err);
+	for (int step = 0; step < STEPS && failed < 0; step++) {
+		struct dlock_error why;
+		redisReply *r = NULL;
+
+		rc = run_step(d, &p, step, &r, err);
+		if (rc)
+			return broken(d, "scripts", rc, err);
+		/*
+		 * An error raised inside a script names it, and what the
+		 * script wrote before stays; a refusal before it ran (by the
+		 * ACL, or a cluster slot) leaves nothing to clean up.
+		 */
+		ran = ran || r->type != REDIS_REPLY_ERROR ||
+		      strstr(r->str, "script");
+		if (r->type == REDIS_REPLY_ERROR) {
+			failed = step;
+			if (reply_error(d->conn, r, "run a script", &why) ==
+			    DLOCK_EAUTH)
+				add(d, DLOCK_DOCTOR_FAIL, "scripts",
+				    "user '%s' may not run the %s script on "
+				    "%s: %s; give the user the ACL rule in "
+				    "dlock(1), with keys '~%s*'", d->user,
+				    step_names[step], p.key, r->str,
+				    d->cfg->prefix);
+			else
+				add(d, DLOCK_DOCTOR_FAIL, "scripts",
+				    "the %s script failed on %s: %s",
+				    step_names[step], p.key, why.msg);
+		} else if (!step_reply_ok(step, r)) {
+			failed = step;
+			add(d, DLOCK_DOCTOR_FAIL, "scripts",
+			    "unexpected reply to the %s script on %s; is the "
+			    "key prefix '%s' shared with something else?",
+			    step_names[step], p.key, d->cfg->prefix);
+		}
+		freeReplyObject(r);
+	}
+	if (ran) {
+		rc = probe_cleanup(d, &p, &cleaned, err);
+		if (rc)
+			return broken(d, "cleanup", rc, err);
+	}
+	if (failed < 0)
+		add(d, DLOCK_DOCTOR_OK, "scripts",
+		    "acquire, renew, release and leave ran on %s%s", p.key,
+		    cleaned ? "; probe keys deleted" : "");
+	return 0;
+}
+
+int dlock_doctor_run(const struct dlock_config *cfg, size_t index,
+		     struct dlock_doctor_report *report,
+		     struct dlock_error *err)
+{
+	struct doctor d = { .cfg = cfg, .report = report };
+	struct facts f = { 0 };
+	int rc;
+
+	report->count = 0;
+	if (!cfg->resolved || index >= cfg->nurls) {
+		rc = set_error(err, DLOCK_EUSAGE, "configuration not resolved");
+		add(&d, DLOCK_DOCTOR_FAIL, "connect", "%s", err->msg);
+		return rc;
+	}
+	d.url = &cfg->urls[index];
+	d.user = cfg->user ? cfg->user : d.url->user ? d.url->user : "default";
+	rc = conn_open(cfg, index, now_ms() + cfg->connect_timeout_ms,
+		       &d.conn, err);
+	if (rc)
+		return broken(&d, "connect", rc, err);
+	rc = check_latency(&d, err);
+	if (rc)
+		goto out_close;
+	rc = gather(&d, &f, err);
+	if (rc) {
+		broken(&d, "server", rc, err);
+		goto out_close;
+	}
+	check_server(&d, &f);
+	check_role(&d, &f);
+	check_persistence(&d, &f);
+	check_policy(&d, &f);
+	rc = check_scripts(&d, &f, err);
+out_close:
+	conn_close(d.conn);
+	return rc;
+}
+
+size_t dlock_doctor_problems(const struct dlock_doctor_report *report)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < report->count; i++)
+		n += report->checks[i].level >= DLOCK_DOCTOR_WARN;
+	return n;
+}
+
+const char *dlock_doctor_level_name(int level)
+{
+	static const char *const names[] = { "ok", "note", "warn", "fail" };
+
+	if (level < 0 || level >= (int)ARRAY_SIZE(names))
+		return "?";
+	return names[level];
+}
