@@ -509,10 +509,12 @@ static int probe_init(struct probe *p, const char *prefix,
 	return 0;
 }
 
-enum { STEP_ACQUIRE, STEP_RENEW, STEP_RELEASE, STEP_LEAVE, STEPS };
+enum {
+	STEP_ACQUIRE, STEP_STATUS, STEP_RENEW, STEP_RELEASE, STEP_LEAVE, STEPS
+};
 
 static const char *const step_names[STEPS] = {
-	"acquire", "renew", "release", "leave",
+	"acquire", "status", "renew", "release", "leave",
 };
 
 /* Whether a script's reply says the step did what it should. */
@@ -524,6 +526,8 @@ static bool step_reply_ok(int step, const redisReply *r)
 		       r->element[0]->integer == 1;
 	if (step == STEP_LEAVE)
 		return r->type == REDIS_REPLY_INTEGER;
+	if (step == STEP_STATUS)
+		return r->type == REDIS_REPLY_ARRAY && r->elements == 9;
 	return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
@@ -549,6 +553,8 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 	const char *release_keys[] = { p->key, p->holder, p->queue,
 				       p->waiters, p->holders, p->kind };
 	const char *leave_keys[] = { p->key, p->queue, p->waiters, p->wake };
+	const char *status_keys[] = { p->key, p->holders, p->kind, p->queue,
+				      p->waiters };
 	const char *window_args[] = { p->owner, HEARTBEAT_WINDOW_TEXT, "x" };
 	int64_t deadline = now_ms() + d->cfg->connect_timeout_ms;
 
@@ -560,6 +566,9 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 	case STEP_ACQUIRE:
 		return script_run(d->conn, &script_acquire, 8, acquire_keys,
 				  13, acquire_args, deadline, -1, r, err);
+	case STEP_STATUS:
+		return script_run(d->conn, &script_inspect, 5, status_keys, 0,
+				  NULL, deadline, -1, r, err);
 	case STEP_RENEW:
 		return script_run(d->conn, &script_renew, 4, renew_keys, 3,
 				  renew_args, deadline, -1, r, err);
@@ -657,7 +666,7 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	}
 	if (failed < 0)
 		add(d, DLOCK_DOCTOR_OK, "scripts",
-		    "acquire, renew, release and leave ran on %s%s", p.key,
+		    "acquire, status, renew, release and leave ran on %s%s", p.key,
 		    cleaned ? "; probe keys deleted" : "");
 	return 0;
 }

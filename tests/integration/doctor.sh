@@ -43,7 +43,7 @@ like "fit server: role" "$OUT" "^ok    role: primary, no replicas\$"
 like "fit server: AOF" "$OUT" "^ok    persistence: AOF is on\$"
 like "fit server: policy" "$OUT" "^ok    maxmemory-policy: noeviction\$"
 like "fit server: scripts on the prefix" "$OUT" \
-	"^ok    scripts: acquire, renew, release and leave ran on dlock:\\{dlock-doctor-[0-9a-f]{16}\\}; probe keys deleted\$"
+	"^ok    scripts: acquire, status, renew, release and leave ran on dlock:\\{dlock-doctor-[0-9a-f]{16}\\}; probe keys deleted\$"
 like "fit server: summary" "$(tail -n 1 <<<"$OUT")" "^dlock doctor: no problems\$"
 unlike "fit server: no warning" "$OUT" "^(warn|fail|note) "
 is "fit server: nothing on stderr" "" "$(cat "$TMP/good.err")"
@@ -126,7 +126,7 @@ rcli g acl setuser nodel on '>nodelpw' $rule -del >/dev/null
 DLOCK_PASSWORD=dlpw doctor acl doctor --url "$G" --user dl
 is "the manual's ACL rule passes: exit 0" 0 "$STATUS"
 like "... authenticated" "$OUT" "^ok    connect: authenticated as user 'dl'\$"
-like "... scripts ran" "$OUT" "^ok    scripts: acquire, renew, release and leave ran on dlock:"
+like "... scripts ran" "$OUT" "^ok    scripts: acquire, status, renew, release and leave ran on dlock:"
 like "... what INFO would tell is a note" "$OUT" "^note  persistence: unknown \\(NOPERM"
 is "... the probe left no keys" "" "$(probe_keys g)"
 
