@@ -547,7 +547,12 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 		.ttl_ms = o->ttl_ms,
 		.lock_delay_ms = o->lock_delay_ms,
 		.wait_ms = o->wait_ms,
-		.inherited_owner = getenv("DLOCK_OWNER"),
+		/*
+		 * A token printed by acquire must be its own: releasing an
+		 * inherited one would free the outer run's lock.
+		 */
+		.inherited_owner = o->acquire_only ? NULL :
+				   getenv("DLOCK_OWNER"),
 		.no_fifo = o->no_fifo,
 		.mode = o->mode,
 		.limit = o->limit,

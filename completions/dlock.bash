@@ -1,14 +1,25 @@
 # bash completion for dlock(1)                              -*- shell-script -*-
 # Works on its own; with the bash-completion package installed, the command
-# that dlock runs is completed as if it were typed alone.
+# that dlock runs is completed as if it were typed alone. Lock names come
+# from "dlock list" when a server answers within 300ms.
 # shellcheck shell=bash
 
+_dlock_commands='run status list acquire renew release doctor help'
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
 	--config'
+# The options of each command, besides the global ones.
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
 	--conflict-exit-code -c --command -x --exclusive -s --shared --limit
 	--fifo --no-fifo --ttl --on-lost --kill-after --lost-exit-code
 	--max-hold --lock-delay -q --quiet --verbose -h --help'
+_dlock_acquire_opts='-n --nonblock --nb -w --timeout --wait -E
+	--conflict-exit-code -x --exclusive -s --shared --limit --fifo
+	--no-fifo --ttl --lock-delay -q --quiet --verbose -h --help'
+_dlock_status_opts='--json -q --quiet -h --help'
+_dlock_list_opts='--json -h --help'
+_dlock_renew_opts='--owner --ttl -h --help'
+_dlock_release_opts='--owner --force -h --help'
+_dlock_doctor_opts='-h --help'
 
 # Rebuilds the words bash split at ':' and '=' (URLs, --opt=value), so
 # "redis://h:1" is one word. Sets _dlock_w (words), _dlock_wi (index of
@@ -63,6 +74,33 @@ _dlock_files() {
 	_dlock_add "$2" < <(compgen -f -- "$1")
 }
 
+# A word as the shell will pass it, for the simple cases: without the
+# quotes around it, and with a leading ~/ expanded.
+_dlock_unquote() {
+	local v=$1
+	case $v in
+	\'*\') v=${v:1:${#v}-2} ;;
+	\"*\") v=${v:1:${#v}-2} ;;
+	esac
+	# shellcheck disable=SC2088 # a literal ~/ typed on the command line
+	[[ $v == '~/'* ]] && v=$HOME/${v:2}
+	printf '%s' "$v"
+}
+
+# The lock names that "dlock list" prints, with the connection options of
+# the command line (in _dlock_conn), that start with $1. Silent when the
+# server cannot be reached within 300ms.
+_dlock_locks() {
+	local cur=$1 cmd name
+	cmd=$(_dlock_unquote "${_dlock_w[0]}")
+	type -P -- "$cmd" >/dev/null 2>&1 || return 0
+	while IFS= read -r name; do
+		[[ -n $name && $name == "$cur"* ]] && COMPREPLY+=("$name")
+	done < <("$cmd" "${_dlock_conn[@]}" --connect-timeout 300ms list \
+		</dev/null 2>/dev/null | awk 'NR > 1 { print $1 }')
+	_dlock_trim "$cur"
+}
+
 # Completes the value $2 of option $1; $3 goes in front of each candidate.
 _dlock_value() {
 	local opt=$1 cur=$2 pre=$3
@@ -79,7 +117,7 @@ _dlock_value() {
 		_dlock_files "$cur" "$pre"
 		;;
 	--connect-timeout)
-		_dlock_add "$pre" < <(compgen -W '500ms 1s 2s 3s 5s 10s 30s' -- "$cur")
+		_dlock_add "$pre" < <(compgen -W '300ms 500ms 1s 2s 3s 5s 10s 30s' -- "$cur")
 		;;
 	-w | --timeout | --wait)
 		_dlock_add "$pre" < <(compgen -W '0 10s 30s 1m 5m 10m 30m 1h' -- "$cur")
@@ -106,23 +144,40 @@ _dlock_value() {
 		_dlock_add "$pre" < <(compgen -W 'dlock:' -- "$cur")
 		;;
 	esac
-	# --user, -E, --lost-exit-code and -c take a value of the user's own:
-	# nothing to offer.
+	# --user, --owner, -E, --lost-exit-code and -c take a value of the
+	# user's own: nothing to offer.
 	return 0
 }
 
-# Whether word $1 is an option whose value is the next word.
+# Whether word $1 is an option of command $2 ("" before the command) whose
+# value is the next word.
 _dlock_takes_value() {
 	case $1 in
 	--url | --prefix | --connect-timeout | --user | --password-file | \
-		--config) return 0 ;;
-	--timeout | --wait | --conflict-exit-code | --command | --ttl | \
-		--on-lost | --kill-after | --lost-exit-code | --max-hold | \
-		--lock-delay | --limit)
-		[[ $2 == run ]] ;;
-	-*) # a cluster such as -nw ends with the letter that takes the value
-		[[ $2 == run && $1 != --* && $1 =~ ^-[nxsqhF]*[wEc]$ ]] ;;
-	*) return 1 ;;
+		--config)
+		return 0
+		;;
+	esac
+	case $2 in
+	run | acquire)
+		case $1 in
+		--timeout | --wait | --conflict-exit-code | --command | --ttl | \
+			--on-lost | --kill-after | --lost-exit-code | --max-hold | \
+			--lock-delay | --limit)
+			return 0
+			;;
+		--*) return 1 ;;
+		# a cluster such as -nw ends with the letter that takes the value
+		-*) [[ $1 =~ ^-[nxsqhF]*[wEc]$ ]] ;;
+		*) return 1 ;;
+		esac
+		;;
+	renew | release)
+		[[ $1 == --owner || $1 == --ttl ]]
+		;;
+	*)
+		return 1
+		;;
 	esac
 }
 
@@ -140,91 +195,106 @@ _dlock_wrapped() {
 
 _dlock() {
 	local _dlock_w _dlock_wi _dlock_cw
-	local cur i w mode=global opt first
+	local -a _dlock_conn=()
+	local cur i w opt cmd='' operands=0 after='' first=0 v
 	COMPREPLY=()
 	_dlock_words
 	cur=${_dlock_w[_dlock_cw]}
 
 	for ((i = 1; i < _dlock_cw; i++)); do
 		w=${_dlock_w[i]}
-		case $mode in
-		global | run)
-			if _dlock_takes_value "$w" "$mode"; then
-				if ((i + 1 == _dlock_cw)); then
-					opt=$w
-					[[ $w == -[!-]* ]] && opt=-${w: -1}
-					[[ $opt == -c || $opt == --command ||
-						$opt == -E ]] && return 0
-					_dlock_value "$opt" "$cur" ''
-					_dlock_trim "$cur"
-					return 0
-				fi
-				i=$((i + 1))
-			elif [[ $w == -* ]]; then
-				:
-			elif [[ $mode == global ]]; then
-				case $w in
-				run) mode=run ;;
-				help) mode=help ;;
+		if [[ $cmd == run ]] && ((operands > 0)); then
+			# just after NAME: "--", "-c STRING" or the command
+			case $w in
+			--) after=wrapped first=$((i + 1)) ;;
+			-c | --command) after=shell ;;
+			*) after=wrapped first=$i ;;
+			esac
+			break
+		fi
+		if [[ $cmd == help ]]; then
+			operands=$((operands + 1))
+			continue
+		fi
+		if _dlock_takes_value "$w" "$cmd"; then
+			if ((i + 1 == _dlock_cw)); then
+				opt=$w
+				[[ $w == -[!-]* ]] && opt=-${w: -1}
+				_dlock_value "$opt" "$cur" ''
+				_dlock_trim "$cur"
+				return 0
+			fi
+			case $w in
+			--url | --prefix | --user | --password-file | --config)
+				v=$(_dlock_unquote "${_dlock_w[i + 1]}")
+				_dlock_conn+=("$w" "$v")
+				;;
+			esac
+			i=$((i + 1))
+			continue
+		fi
+		case $w in
+		--url=* | --prefix=* | --user=* | --password-file=* | --config=*)
+			v=$(_dlock_unquote "${w#*=}")
+			_dlock_conn+=("${w%%=*}=$v")
+			;;
+		-*) ;;
+		*)
+			if [[ -z $cmd ]]; then
+				case " $_dlock_commands " in
+				*" $w "*) cmd=$w ;;
 				*) return 0 ;;
 				esac
 			else
-				mode=name
+				operands=$((operands + 1))
 			fi
-			;;
-		name) # just after NAME: "--", "-c STRING" or the command
-			case $w in
-			--) mode=wrapped first=$((i + 1)) ;;
-			-c | --command) mode=shell ;;
-			*)
-				mode=wrapped
-				first=$i
-				break
-				;;
-			esac
-			;;
-		wrapped)
-			break
-			;;
-		*)
-			return 0
 			;;
 		esac
 	done
 
-	case $mode in
-	global | run)
-		if [[ $cur == --*=* ]]; then
-			_dlock_value "${cur%%=*}" "${cur#*=}" "${cur%%=*}="
-			_dlock_trim "$cur"
-		elif [[ $cur == -* ]]; then
-			if [[ $mode == global ]]; then
-				opt="$_dlock_global_opts -h --help -V --version"
+	if [[ $cmd == run ]] && ((operands > 0)); then
+		case $after in
+		'')
+			if [[ $cur == -* ]]; then
+				_dlock_add '' < <(compgen -W '-- -c --command' -- "$cur")
 			else
-				opt="$_dlock_global_opts $_dlock_run_opts"
+				_dlock_wrapped "$_dlock_cw" "$cur"
 			fi
-			_dlock_add '' < <(compgen -W "$opt" -- "$cur")
-		elif [[ $mode == global ]]; then
-			_dlock_add '' < <(compgen -W 'run help' -- "$cur")
-		fi
-		# in run: the lock name, which is the user's to choose
-		;;
+			;;
+		wrapped) _dlock_wrapped "$first" "$cur" ;;
+		esac
+		return 0
+	fi
+
+	case $cmd in
 	help)
-		if [[ ${_dlock_w[_dlock_cw - 1]} == help ]]; then
-			_dlock_add '' < <(compgen -W 'run' -- "$cur")
-		fi
+		((operands == 0)) &&
+			_dlock_add '' < <(compgen -W "${_dlock_commands% help}" -- "$cur")
+		return 0
 		;;
-	name)
-		if [[ $cur == -* ]]; then
-			_dlock_add '' < <(compgen -W '-- -c --command' -- "$cur")
-		else
-			_dlock_wrapped "$_dlock_cw" "$cur"
-		fi
-		;;
-	wrapped)
-		_dlock_wrapped "$first" "$cur"
+	acquire | doctor)
+		# options come before NAME; doctor takes no NAME
+		((operands == 0)) || return 0
 		;;
 	esac
+
+	if [[ $cur == --*=* ]]; then
+		_dlock_takes_value "${cur%%=*}" "$cmd" &&
+			_dlock_value "${cur%%=*}" "${cur#*=}" "${cur%%=*}="
+		_dlock_trim "$cur"
+	elif [[ $cur == -* ]]; then
+		if [[ -z $cmd ]]; then
+			opt="$_dlock_global_opts -h --help -V --version"
+		else
+			v=_dlock_${cmd}_opts
+			opt="$_dlock_global_opts ${!v}"
+		fi
+		_dlock_add '' < <(compgen -W "$opt" -- "$cur")
+	elif [[ -z $cmd ]]; then
+		_dlock_add '' < <(compgen -W "$_dlock_commands" -- "$cur")
+	elif ((operands == 0)) && [[ $cmd != doctor ]]; then
+		_dlock_locks "$cur"
+	fi
 	return 0
 }
 

@@ -211,8 +211,9 @@ struct script script_acquire = { .body =
 
 /*
  * KEYS: lock, our holder hash, holders, kind. ARGV: owner, server-side
- * expiry (ms; "0": the lease and lock delay the lock was taken with),
- * mode. Returns 1 when renewed, 0 when the lock is no longer ours
+ * expiry (ms), mode. With mode "?" (by token), ARGV[2] is the new lease
+ * ("0": the one the lock was taken with), to which the lock delay it was
+ * taken with is added. Returns 1 when renewed, 0 when the lock is no longer ours
  * (expired, deleted, or the server lost it), -1 when someone else holds
  * it.
  */
@@ -222,10 +223,10 @@ struct script script_renew = { .body =
 	LUA_MODE_OF
 	"local mode = mode_of(ARGV[3], ARGV[1])\n"
 	"local expiry = tonumber(ARGV[2])\n"
-	"if expiry == 0 then\n"
+	"if ARGV[3] == '?' then\n"
 	"  local m = redis.call('HMGET', KEYS[2], 'ttl', 'delay')\n"
-	"  expiry = tonumber(m[1] or '0') + tonumber(m[2] or '0')\n"
-	"  if expiry == 0 then expiry = 30000 end\n"
+	"  if expiry == 0 then expiry = tonumber(m[1] or '30000') end\n"
+	"  expiry = expiry + tonumber(m[2] or '0')\n"
 	"end\n"
 	"if mode == 'x' then\n"
 	"  local cur = redis.call('GET', KEYS[1])\n"

@@ -128,6 +128,15 @@ is "acquire --limit 2: a third is refused" 1 $?
 is "renew and release of a semaphore permit by token" 0 $?
 "$DLOCK" acquire --limit 2 -n pool >/dev/null
 is "... and its permit is free again" 0 $?
+# --lock-delay survives a renewal by token, with or without --ttl.
+tok=$("$DLOCK" acquire --ttl 2s --lock-delay 5s ld)
+"$DLOCK" renew ld --owner "$tok" --ttl 3s
+pttl=$(rcli r pttl 'dlock:{ld}')
+[ "$pttl" -gt 5000 ] && ok "renew --ttl keeps the lock delay ($pttl ms)" || not_ok "renew --ttl dropped the lock delay" "$pttl"
+# acquire inside a run of the same name does not hand out the run's token.
+out=$("$DLOCK" run nest -- "$DLOCK" acquire -n nest 2>&1)
+is "acquire inside a run of the same name is refused, not re-entrant (1)" 1 $?
+unlike "... and prints no token" "$out" '^[0-9a-f]{32}$'
 "$DLOCK" acquire k -- extra 2>/dev/null
 is "acquire takes no command: 64" 64 $?
 "$DLOCK" acquire --max-hold 1s k 2>/dev/null

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Every option the code takes is in its --help, the manual and the three
-# completions (util-linux checkcompletion.sh); --help works and fails on a
-# full disk; the manual renders without warnings; the completions load.
-# Needs no redis-server.
+# Every command of the command table and every option the code takes, per
+# command, is in that command's --help, the manual and the three completions
+# (util-linux checkcompletion.sh), and the completions offer each command
+# exactly its own options; --help works and fails on a full disk; the
+# manual renders without warnings; the completions load, and complete lock
+# names from "dlock list" (a stand-in here). Needs no redis-server.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -28,6 +30,9 @@ where() {
 	case $1 in
 	"$ROOT"/*) echo "${1#"$ROOT"/}" ;;
 	"$TMP/man tags") echo "the .TP tags of man/dlock.1" ;;
+	"$TMP/man JSON tags") echo "the .TP tags of the JSON section of man/dlock.1" ;;
+	"$TMP/man "*) echo "the part of man/dlock.1 about ${1#"$TMP/man "}" ;;
+	"$TMP/options of "*) echo "the option lists of '${1#"$TMP/options of "}'" ;;
 	"$TMP"/*) echo "the output of '${1#"$TMP"/}'" ;;
 	*) echo "$1" ;;
 	esac
@@ -59,6 +64,15 @@ is_refused() {
 	return 1
 }
 
+# in_list WORD LIST: WORD is one of the words of LIST.
+in_list() {
+	# shellcheck disable=SC2046,SC2086 # split LIST into words
+	case " $(echo $2) " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # The long options in the getopt tables of a cmd/*.c file, with those of
 # GLOBAL_LONG_OPTIONS (cmd/cmd.h) where the file splices that table in.
 table_long() {
@@ -76,10 +90,99 @@ table_short() {
 		tr -d '+:' | grep -o . | sort -u
 }
 
+# The long options that take a value in a cmd/*.c file's tables.
+table_with_value() {
+	cat "$1" "$ROOT/cmd/cmd.h" |
+		grep -oE '\{ *"[a-z][a-z0-9-]*", *required_argument' |
+		sed -E 's/^\{ *"([^"]*)".*/\1/' | sort -u
+}
+
+# The long options whose getopt value is $2 (OPT_FOO or 'c') in a file.
+long_for_value() {
+	tr '\n' ' ' <"$1" |
+		grep -oE "\\{ *\"[a-z][a-z0-9-]*\",[[:space:]]*[a-z_]+_argument,[[:space:]]*NULL,[[:space:]]*$2[[:space:]]*\\}" |
+		sed -E 's/^\{ *"([^"]*)".*/\1/'
+}
+
+# The commands of the table in cmd/main.c, one "NAME FUNCTION" a line.
+command_table() {
+	sed -n '/commands\[\] = {/,/^};/p' "$ROOT/cmd/main.c" |
+		grep -oE '\{ *"[a-z]+", *cmd_[a-z_]+' |
+		sed -E 's/^\{ *"([a-z]+)", *(cmd_[a-z_]+)$/\1 \2/'
+}
+
+# The cmd/*.c file that defines function $1.
+defining_file() {
+	grep -lE "^int $1\\(" "$ROOT"/cmd/*.c 2>/dev/null | head -n 1
+}
+
+# The file whose getopt table command function $1 parses with: its own, or
+# that of a function it calls (dlock acquire parses with dlock run's).
+table_file() {
+	local f g fn
+	f=$(defining_file "$1")
+	[ -n "$f" ] || return
+	if grep -q 'struct option' "$f"; then
+		echo "$f"
+		return
+	fi
+	for fn in $(grep -oE '\b[a-z_]+\(' "$f" | tr -d '(' | sort -u); do
+		g=$(defining_file "$fn")
+		if [ -n "$g" ] && [ "$g" != "$f" ] && grep -q 'struct option' "$g"; then
+			echo "$g"
+			return
+		fi
+	done
+}
+
+# "COMMAND OPTION" for each "COMMAND takes no --OPTION" refusal in a file
+# shared by several commands (renew and release).
+refused_by_message() {
+	grep -oE '"[a-z]+ takes no --[a-z][a-z0-9-]*' "$1" |
+		sed -E 's/^"([a-z]+) takes no --(.*)$/\1 \2/'
+}
+
+# The getopt values (OPT_FOO, 'c') whose case marks the option as one that
+# only dlock run takes (run_only_given): the others sharing the table
+# (dlock acquire) refuse it.
+run_only_values() {
+	awk '
+	/^[[:space:]]*case [^:]+:/ {
+		if (!incase)
+			labels = ""
+		v = $0
+		sub(/^[[:space:]]*case /, "", v)
+		sub(/:.*/, "", v)
+		labels = labels " " v
+		incase = 1
+		next
+	}
+	{ incase = 0 }
+	/run_only_given = true/ { print labels }
+	' "$1" | tr ' ' '\n' | sed '/^$/d' | sort -u
+}
+
+# The lines of a --help text in its option lists: from "Options:" or
+# "... options (...):" to the next blank line.
+option_lists() {
+	awk '
+	{ l = tolower($0) }
+	l ~ /^([a-z][a-z ]* )?options( \(.*\))?:$/ { on = 1; next }
+	/^$/ { on = 0 }
+	on
+	'
+}
+
 # The long options a --help text mentions.
 help_long() {
 	grep -oE -- '(^|[^a-zA-Z0-9-])--[a-z][a-z0-9-]*' | sed -E 's/.*--//' |
 		sort -u
+}
+
+# The short options an option list mentions, as "-x".
+help_short() {
+	grep -oE -- '(^|[^a-zA-Z0-9-])-[a-zA-Z](,|[^a-zA-Z0-9-]|$)' |
+		grep -oE -- '-[a-zA-Z]' | sed 's/^-//' | sort -u
 }
 
 # PCREs for an option in the manual, where it must be written \-\-name
@@ -100,6 +203,27 @@ sh_short_re() { printf '%s' "(?<![a-zA-Z0-9-])-$1(?![a-zA-Z0-9-])"; }
 fish_long_re() { printf '%s' "(?:-l |--long-option[= ])'?$1'?(?![a-zA-Z0-9-])"; }
 fish_short_re() { printf '%s' "(?:-s |--short-option[= ])'?$1'?(?![a-zA-Z0-9-])"; }
 
+# The part of the manual about command $1: its subsection of COMMANDS and a
+# subsection named "$1 options" (such as "Run options"); for "global", the
+# subsection "Global options".
+man_part() {
+	awk -v c="$1" '
+	/^\.SH / { sh = $0 }
+	/^\.S[SH] / { on = 0 }
+	/^\.SS / {
+		t = $0
+		sub(/^\.SS +/, "", t)
+		gsub(/"/, "", t)
+		t = tolower(t)
+		if ((sh == ".SH COMMANDS" && t == c) || t == c " options")
+			on = 1
+	}
+	on
+	' "$MAN"
+}
+
+words() { printf '%s\n' "$@" | sed '/^$/d' | sort -u | tr '\n' ' '; }
+
 for f in "$MAN" "$COMP_BASH" "$COMP_ZSH" "$COMP_FISH"; do
 	if [ ! -f "$f" ]; then
 		echo "Bail out! ${f#"$ROOT"/} is missing"
@@ -107,10 +231,22 @@ for f in "$MAN" "$COMP_BASH" "$COMP_ZSH" "$COMP_FISH"; do
 	fi
 done
 
+# --- the command table ----------------------------------------------------------
+
+table=$(command_table)
+commands=$(awk '{ print $1 }' <<<"$table")
+if [ -n "$commands" ]; then
+	ok "commands in the table of cmd/main.c: $(words $commands)"
+else
+	echo "Bail out! no command found in the table of cmd/main.c"
+	exit 1
+fi
+
 # --- --help -----------------------------------------------------------------
 
-for args in "--help" "-h" "run --help" "run -h" "help" "help run" \
-	"--version"; do
+for args in "--help" "-h" "help" "--version" \
+	$(for c in $commands; do printf '%s\n' "$c:--help" "$c:-h" "help:$c"; done); do
+	args=${args//:/ }
 	# shellcheck disable=SC2086 # $args is several words on purpose
 	out=$("$DLOCK" $args 2>"$TMP/err")
 	st=$?
@@ -118,13 +254,19 @@ for args in "--help" "-h" "run --help" "run -h" "help" "help run" \
 	like "'dlock $args' prints on stdout" "$out" '^(Usage: dlock|dlock [0-9])'
 	is "'dlock $args' prints nothing on stderr" "" "$(cat "$TMP/err")"
 done
-is "'dlock help run' is 'dlock run --help'" "$("$DLOCK" run --help)" \
-	"$("$DLOCK" help run 2>&1)"
+for c in $commands; do
+	like "'dlock $c --help' is the usage of $c" \
+		"$("$DLOCK" "$c" --help | head -n 1)" "^Usage: dlock $c( |$)"
+	is "'dlock help $c' is 'dlock $c --help'" "$("$DLOCK" "$c" --help)" \
+		"$("$DLOCK" help "$c" 2>&1)"
+done
 is "'dlock help' is 'dlock --help'" "$("$DLOCK" --help)" \
 	"$("$DLOCK" help 2>&1)"
 
 if [ -w /dev/full ]; then
-	for args in "--help" "run --help" "help run" "--version"; do
+	for args in "--help" "help" "--version" \
+		$(for c in $commands; do printf '%s\n' "$c:--help" "help:$c"; done); do
+		args=${args//:/ }
 		# shellcheck disable=SC2086
 		"$DLOCK" $args >/dev/full 2>"$TMP/err"
 		st=$?
@@ -140,54 +282,77 @@ else
 	skip "/dev/full is not writable here"
 fi
 
-# --- options: code, --help, manual, completions ------------------------------
+# --- the options of each command, from the code ---------------------------------
 
-# The help text of the command a cmd/*.c file implements.
-help_of() {
-	case $(basename "$1" .c) in
-	main) "$DLOCK" --help ;;
-	*) "$DLOCK" "$(basename "$1" .c)" --help ;;
-	esac
-}
+# For each command C (and "main" for the options before any command):
+# LONG[C], SHORT[C] (its options, refused ones left out), REFUSES[C] (the
+# options of its table it refuses), SRC[C] (the file of its table) and
+# PLUS[C] (1 when its options must come before its operands).
+GLOBAL_LONG=$(table_long "$ROOT/cmd/cmd.h")
+declare -A LONG SHORT PLUS SRC REFUSES
+LONG[main]=$(table_long "$ROOT/cmd/main.c")
+SHORT[main]=$(table_short "$ROOT/cmd/main.c")
+SRC[main]=cmd/main.c
+all_long=${LONG[main]}
+all_short=${SHORT[main]}
 
-all_long=""
-all_short=""
-for src in "$ROOT"/cmd/*.c; do
-	grep -q 'struct option' "$src" || continue
-	file=cmd/$(basename "$src")
-	case $file in
-	cmd/main.c) what="dlock --help" ;;
-	*) what="dlock $(basename "$src" .c) --help" ;;
-	esac
-	help_out=$TMP/$what
-	help_of "$src" >"$help_out" 2>&1
-	table=$(table_long "$src")
-	if [ -z "$table" ]; then
-		not_ok "$file: long options found in its getopt table" \
+while read -r c fn; do
+	src=$(table_file "$fn")
+	if [ -z "$src" ]; then
+		not_ok "dlock $c: the getopt table of $fn is found" \
+			"neither $fn's file nor a function it calls has one"
+		continue
+	fi
+	SRC[$c]=cmd/$(basename "$src")
+	long=$(table_long "$src")
+	short=$(table_short "$src")
+	if [ -z "$long" ]; then
+		not_ok "dlock $c: long options found in ${SRC[$c]}" \
 			"the parser in this test found none"
 		continue
 	fi
+	all_long="$all_long $long"
+	all_short="$all_short $short"
+	# What this command refuses among the options of its table.
+	refused="$REFUSED_LONG $REFUSED_SHORT"
+	refused+=" $(refused_by_message "$src" | awk -v c="$c" '$1 == c { print $2 }')"
+	if [ "$c" != run ]; then
+		for v in $(run_only_values "$src"); do
+			refused+=" $(long_for_value "$src" "$v")"
+			case $v in
+			\'?\') refused+=" ${v:1:1}" ;;
+			esac
+		done
+	fi
+	REFUSES[$c]=$refused
+	LONG[$c]=$(for o in $long; do in_list "$o" "$refused" || printf '%s\n' "$o"; done)
+	SHORT[$c]=$(for o in $short; do in_list "$o" "$refused" || printf '%s\n' "$o"; done)
+	if grep -oE 'getopt_long\([^"]*"[^"]*"' "$src" | grep -q '"+'; then
+		PLUS[$c]=1
+	else
+		PLUS[$c]=0
+	fi
+	ok "dlock $c (${SRC[$c]}): $(words ${LONG[$c]}) $(words ${SHORT[$c]})"
+done <<<"$table"
 
-	for opt in $table; do
-		all_long="$all_long $opt"
-		is_refused "$opt" && continue
-		has "$what mentions --$opt ($file)" "$help_out" \
-			"$(sh_long_re "$opt")"
-	done
-	for opt in $(help_long <"$help_out"); do
-		if grep -qx -- "$opt" <<<"$table"; then
-			ok "$what: --$opt is an option of $file"
+# A refusal found in the code is a usage error, not an unknown option.
+for c in $commands; do
+	for o in ${REFUSES[$c]:-}; do
+		is_refused "$o" && continue
+		if [ ${#o} -eq 1 ]; then
+			arg=-$o
 		else
-			not_ok "$what: --$opt is an option of $file" \
-				"--help offers an option the code does not take"
+			arg=--$o
 		fi
-	done
-
-	for opt in $(table_short "$src"); do
-		all_short="$all_short $opt"
-		is_refused "$opt" && continue
-		has "$what mentions -$opt ($file)" "$help_out" \
-			"$(sh_short_re "$opt")"
+		set -- "$arg"
+		if [ ${#o} -eq 1 ] || in_list "$o" "$(table_with_value "$ROOT/${SRC[$c]}")"; then
+			set -- "$arg" 1
+		fi
+		"$DLOCK" "$c" "$@" k >/dev/null 2>"$TMP/err"
+		st=$?
+		is "'dlock $c $*' is refused as a usage error" 64 "$st"
+		like "'dlock $c $*' is refused, not unknown" "$(cat "$TMP/err")" \
+			"^dlock: $c takes (no --$o|a lock name and the options of .* only)"
 	done
 done
 
@@ -200,6 +365,58 @@ if [ -n "$long" ]; then
 else
 	not_ok "long options found in cmd/*.c"
 fi
+
+# --- each command's options in its --help ---------------------------------------
+
+for c in main $commands; do
+	if [ "$c" = main ]; then
+		what="dlock --help"
+		"$DLOCK" --help >"$TMP/$what" 2>&1
+	else
+		what="dlock $c --help"
+		"$DLOCK" "$c" --help >"$TMP/$what" 2>&1
+	fi
+	option_lists <"$TMP/$what" >"$TMP/options of $what"
+	[ -s "$TMP/options of $what" ] ||
+		not_ok "$what has an option list" "no 'Options:' block found"
+	for o in ${LONG[$c]}; do
+		has "$what lists --$o (${SRC[$c]})" "$TMP/options of $what" \
+			"$(sh_long_re "$o")"
+	done
+	for o in ${SHORT[$c]}; do
+		has "$what lists -$o (${SRC[$c]})" "$TMP/options of $what" \
+			"$(sh_short_re "$o")"
+	done
+	# What the option lists offer, the command takes.
+	for o in $(help_long <"$TMP/options of $what"); do
+		if in_list "$o" "${LONG[$c]}"; then
+			ok "$what: --$o is an option of dlock $c"
+		else
+			not_ok "$what: --$o is an option of dlock $c" \
+				"--help lists an option that dlock $c does not take"
+		fi
+	done
+	for o in $(help_short <"$TMP/options of $what"); do
+		if in_list "$o" "${SHORT[$c]}"; then
+			ok "$what: -$o is an option of dlock $c"
+		else
+			not_ok "$what: -$o is an option of dlock $c" \
+				"--help lists an option that dlock $c does not take"
+		fi
+	done
+done
+
+# Options named anywhere in a --help are options of some command.
+for o in $(help_long <"$TMP/dlock --help"); do
+	if grep -qx -- "$o" <<<"$long"; then
+		ok "dlock --help: --$o is an option of a command"
+	else
+		not_ok "dlock --help: --$o is an option of a command" \
+			"--help names an option that no command takes"
+	fi
+done
+
+# --- the manual ------------------------------------------------------------------
 
 # The tags of the manual's lists (the line after each .TP): where an option
 # is described rather than only named.
@@ -243,17 +460,71 @@ for opt in $REFUSED_SHORT; do
 	is "'dlock run -$opt' is refused as a usage error" 64 $?
 done
 
-# Commands listed by --help are in the manual and every completion.
-commands=$("$DLOCK" --help | sed -n '/^Commands:/,/^$/p' |
-	sed -nE 's/^  ([a-z][a-z-]*) .*/\1/p')
-if [ -n "$commands" ]; then
-	ok "commands listed by --help: $(tr '\n' ' ' <<<"$commands")"
+# Each command's own options are in the part of the manual about it; the
+# options every command takes, and those before any command, are under
+# "Global options".
+man_part global >"$TMP/man global options"
+for c in main $commands; do
+	if [ "$c" = main ]; then
+		part="$TMP/man global options"
+	else
+		part="$TMP/man $c"
+		man_part "$c" >"$part"
+		if [ ! -s "$part" ]; then
+			not_ok "the manual's COMMANDS has a subsection '$c'" \
+				"no '.SS $c' under .SH COMMANDS"
+			continue
+		fi
+		ok "the manual's COMMANDS has a subsection '$c'"
+	fi
+	for o in ${LONG[$c]}; do
+		if [ "$c" != main ] && in_list "$o" "$GLOBAL_LONG"; then
+			has "the manual's Global options have \\-\\-$o (dlock $c)" \
+				"$TMP/man global options" "$(man_long_re "$o")"
+		else
+			has "the manual's part about $c has \\-\\-$o" "$part" \
+				"$(man_long_re "$o")"
+		fi
+	done
+	for o in ${SHORT[$c]}; do
+		has "the manual's part about $c has \\-$o" "$part" \
+			"$(man_short_re "$o")"
+	done
+done
+
+# The JSON section describes, under a .TP tag, every field that cmd/show.c
+# prints (json_time() prints KEY and KEY_ms).
+json_keys=$(
+	{
+		grep -oE '\\"[a-z_]+\\":' "$ROOT/cmd/show.c" |
+			sed -E 's/\\"([a-z_]+)\\":/\1/'
+		grep -oE 'json_time\("[a-z_]+"' "$ROOT/cmd/show.c" |
+			sed -E 's/.*"([a-z_]+)"/\1 \1_ms/' | tr ' ' '\n'
+	} | sort -u
+)
+if [ -n "$json_keys" ]; then
+	ok "JSON fields printed by cmd/show.c: $(words $json_keys)"
 else
-	not_ok "commands listed by --help" "no 'Commands:' section found"
+	not_ok "JSON fields printed by cmd/show.c" "the parser in this test found none"
 fi
-sed -n '/^\.SH COMMANDS/,/^\.SH [^C]/p' "$MAN" >"$TMP/man-commands"
-for c in $commands; do
-	has "the manual's COMMANDS has '$c'" "$TMP/man-commands" "\\b$c\\b"
+sed -n '/^\.SH JSON/,/^\.SH [^J]/p' "$MAN" |
+	awk '/^\.TP/ { if ((getline line) > 0) print line }' >"$TMP/man JSON tags"
+for k in $json_keys; do
+	has "the manual's JSON section describes '$k'" "$TMP/man JSON tags" \
+		"(?<![a-z_])\\Q$k\\E(?![a-z_])"
+done
+
+# Commands: listed by --help, in the manual's SYNOPSIS and COMMANDS, and in
+# every completion.
+listed=$("$DLOCK" --help | sed -n '/^Commands:/,/^$/p' |
+	sed -nE 's/^  ([a-z][a-z-]*) .*/\1/p')
+is "dlock --help lists the commands of the table, and help" \
+	"$(words $commands help)" "$(words $listed)"
+sed -n '/^\.SH SYNOPSIS/,/^\.SH [^S]/p' "$MAN" >"$TMP/man synopsis"
+sed -n '/^\.SH COMMANDS/,/^\.SH [^C]/p' "$MAN" >"$TMP/man commands"
+for c in $commands help; do
+	has "the manual's SYNOPSIS has '$c'" "$TMP/man synopsis" "^\\.B $c\$"
+	has "the manual's COMMANDS has '$c'" "$TMP/man commands" "^\\.SS $c\$"
 	for f in "$COMP_BASH" "$COMP_ZSH" "$COMP_FISH"; do
 		has "${f#"$ROOT"/} knows command '$c'" "$f" "\\b$c\\b"
 	done
@@ -271,12 +542,140 @@ if command -v man >/dev/null 2>&1; then
 	is "man --warnings is silent on man/dlock.1" "" "$warnings"
 	like "man renders the EXIT STATUS section" "$(cat "$TMP/man.txt")" \
 		'EXIT STATUS'
+	like "man renders the JSON section" "$(cat "$TMP/man.txt")" '^JSON$'
+	like "man renders 'Scripts that lock across steps'" \
+		"$(cat "$TMP/man.txt")" '^ +Scripts that lock across steps$'
 else
 	not_ok "man renders man/dlock.1" \
 		"man is not installed: install man-db ('make deps' as root, or 'apt-get install man-db')"
 fi
 
-# --- the completions load ------------------------------------------------------
+# --- the completions -------------------------------------------------------------
+
+# A stand-in for dlock, first in $PATH when a completion is to ask it for
+# lock names: it logs its arguments and prints what "dlock list" prints,
+# or fails as against an unreachable server when $STUB_FAIL is set.
+mkdir -p "$TMP/bin"
+cat >"$TMP/bin/dlock" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$*" >>"$STUB_LOG"
+if [ -n "${STUB_FAIL:-}" ]; then
+	echo "dlock: cannot connect to redis://127.0.0.1:6379" >&2
+	exit 69
+fi
+case " $* " in
+*" list "*) ;;
+*) exit 64 ;;
+esac
+line() { printf '%-24s %-9s %-28s %-8s %-8s %s\n' "$@"; }
+line NAME MODE HOLDER HELD LEFT WAITERS
+line db-migrate exclusive ci7:4242 1m12s 23.0s 1
+line deploy/prod exclusive ci7:4243 1.0s 29.0s 0
+line deploy/staging shared '2 holders' 4.5s 25.5s 0
+EOF
+chmod +x "$TMP/bin/dlock"
+export STUB_LOG=$TMP/stub.log
+# $PATH without any dlock (one installed here must not answer), and with
+# the stand-in first.
+NO_PATH=$(
+	IFS=:
+	for d in $PATH; do
+		[ -n "$d" ] && [ ! -x "$d/dlock" ] && printf '%s:' "$d"
+	done
+)
+NO_PATH=${NO_PATH%:}
+STUB_PATH=$TMP/bin:$NO_PATH
+LOCKS="db-migrate deploy/prod deploy/staging "
+NAME_RE='(^| )(db-migrate|deploy/)'
+
+# stub_args: the arguments of the last call of the stand-in.
+stub_args() { tail -n 1 "$STUB_LOG" 2>/dev/null; }
+
+# expected_options C: what completing "-" offers for command C (main: no
+# command yet).
+expected_options() {
+	local o
+	{
+		for o in ${LONG[$1]}; do printf -- '--%s\n' "$o"; done
+		for o in ${SHORT[$1]}; do printf -- '-%s\n' "$o"; done
+	} | sort | tr '\n' ' '
+}
+
+# check_completions SHELL FUNCTION: the checks that hold for every shell,
+# with FUNCTION LINE printing the sorted candidates at the end of LINE.
+check_completions() {
+	local sh=$1 complete=$2 c
+	is "$sh completes the commands" "$(words $commands help)" \
+		"$(PATH=$NO_PATH $complete 'dlock ')"
+	is "$sh completes the commands after help" "$(words $commands)" \
+		"$(PATH=$NO_PATH $complete 'dlock help ')"
+	is "$sh completes the options before a command" \
+		"$(expected_options main)" "$(PATH=$NO_PATH $complete 'dlock -')"
+	for c in $commands; do
+		is "$sh completes the options of $c, and only those" \
+			"$(expected_options "$c")" "$(PATH=$NO_PATH $complete "dlock $c -")"
+		if [ "${PLUS[$c]}" = 0 ]; then
+			is "$sh completes the options of $c after its operand" \
+				"$(expected_options "$c")" \
+				"$(PATH=$NO_PATH $complete "dlock $c k -")"
+		fi
+	done
+	is "$sh completes run options" "--timeout --ttl " \
+		"$(PATH=$NO_PATH $complete 'dlock run --t')"
+	is "$sh completes global options after run" "--url --user " \
+		"$(PATH=$NO_PATH $complete 'dlock run --u')"
+	like "$sh completes the command after the lock name" \
+		"$(PATH=$NO_PATH $complete 'dlock run -n k -- printen')" \
+		'(^| )printenv( |$)'
+	like "$sh completes durations for -w" \
+		"$(PATH=$NO_PATH $complete 'dlock run -w ')" '(^| )10m( |$)'
+	like "$sh completes durations for renew --ttl" \
+		"$(PATH=$NO_PATH $complete 'dlock renew k --ttl ')" '(^| )30s( |$)'
+
+	# Lock names, from "dlock list".
+	for c in $commands; do
+		rm -f "$STUB_LOG"
+		case $c in
+		doctor)
+			unlike "$sh offers no lock name to doctor" \
+				"$(PATH=$STUB_PATH $complete "dlock $c ")" "$NAME_RE"
+			is "... and runs no dlock list for it" "" "$(stub_args)"
+			;;
+		*)
+			is "$sh completes lock names for $c" "$LOCKS" \
+				"$(PATH=$STUB_PATH $complete "dlock $c ")"
+			is "... from dlock list with a short deadline" \
+				"--connect-timeout 300ms list" "$(stub_args)"
+			;;
+		esac
+	done
+	is "$sh completes lock names that start with the word" \
+		"deploy/prod deploy/staging " \
+		"$(PATH=$STUB_PATH $complete 'dlock status -q dep')"
+	is "$sh completes lock names after acquire's options" "$LOCKS" \
+		"$(PATH=$STUB_PATH $complete 'dlock acquire -w 1m --ttl 5m ')"
+	is "$sh completes lock names before renew's options" "$LOCKS" \
+		"$(PATH=$STUB_PATH $complete 'dlock renew ')"
+	rm -f "$STUB_LOG"
+	PATH=$STUB_PATH $complete 'dlock --url redis://h --prefix app: status ' >/dev/null
+	is "$sh asks the server and prefix of the command line" \
+		"--url redis://h --prefix app: --connect-timeout 300ms list" \
+		"$(stub_args)"
+	rm -f "$STUB_LOG"
+	PATH=$STUB_PATH $complete 'dlock release --prefix=app: --url=redis://h ' >/dev/null
+	is "$sh passes --opt=value forms on" \
+		"--prefix=app: --url=redis://h --connect-timeout 300ms list" \
+		"$(stub_args)"
+	# (zsh offers the options where no operand is left.)
+	unlike "$sh offers no name after a name" \
+		"$(PATH=$STUB_PATH $complete 'dlock status deploy/prod ')" "$NAME_RE"
+	unlike "$sh offers no name after acquire's name" \
+		"$(PATH=$STUB_PATH $complete 'dlock acquire deploy/prod ')" "$NAME_RE"
+	out=$(STUB_FAIL=1 PATH=$STUB_PATH $complete 'dlock status ' 2>&1)
+	is "$sh stays silent when the server cannot be reached" "" "$out"
+	is "$sh stays silent without dlock" "" \
+		"$(PATH=$NO_PATH $complete 'dlock status ' 2>&1)"
+}
 
 out=$(bash -c 'source "$1" && complete -p dlock' bash "$COMP_BASH" 2>&1)
 is "bash sources completions/dlock.bash silently and registers it" \
@@ -295,18 +694,11 @@ _dlock dlock "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 ((${#COMPREPLY[@]} == 0)) || printf '%s\n' "${COMPREPLY[@]}"
 EOF
 bash_complete() {
-	bash "$TMP/complete.bash" "$COMP_BASH" "$1" 2>/dev/null | sort | tr '\n' ' '
+	bash "$TMP/complete.bash" "$COMP_BASH" "$1" | sort | tr '\n' ' '
 }
-is "bash completes the commands" "help run " "$(bash_complete 'dlock ')"
-is "bash completes run options" "--timeout --ttl " \
-	"$(bash_complete 'dlock run --t')"
-is "bash completes global options after run" "--url --user " \
-	"$(bash_complete 'dlock run --u')"
-is "bash offers nothing for -c's string" "" "$(bash_complete 'dlock run -c ')"
-like "bash completes the command after the lock name" \
-	"$(bash_complete 'dlock run -n k -- printen')" '(^| )printenv( |$)'
-like "bash completes durations for -w" "$(bash_complete 'dlock run -w ')" \
-	'(^| )10m( |$)'
+check_completions bash bash_complete
+is "bash offers nothing for -c's string" "" \
+	"$(PATH=$NO_PATH bash_complete 'dlock run -c ')"
 
 if command -v zsh >/dev/null 2>&1; then
 	out=$(zsh -n "$COMP_ZSH" 2>&1)
@@ -315,6 +707,60 @@ if command -v zsh >/dev/null 2>&1; then
 		autoload -Uz compinit && compinit -u -D
 		print -r -- $_comps[dlock]' zsh "$ROOT/completions" 2>&1)
 	is "compinit picks up completions/_dlock for dlock" "_dlock" "$out"
+	# zsh_complete LINE: what zsh offers at the end of LINE, typed into an
+	# interactive zsh on a pseudo-terminal, with compadd wrapped to print
+	# the matches (as zsh-capture-completion does).
+	cat >"$TMP/complete.zsh" <<'EOF'
+zmodload zsh/zpty || exit 1
+zpty z zsh -f -i
+zpty -w z "source ${(q)1}"
+repeat 20; do
+	zpty -r z line
+	[[ $line == ready* ]] && break
+done
+zpty -w z "$2"$'\t'
+integer seen=0
+while zpty -r z; do :; done | while IFS= read -r line; do
+	if [[ $line == *$'\0\r' ]]; then
+		(( seen++ )) && exit 0 || continue
+	fi
+	(( seen )) && print -r -- ${line%$'\r'}
+done
+EOF
+	cat >"$TMP/init.zsh" <<EOF
+PROMPT=
+fpath=(${ROOT@Q}/completions \$fpath)
+autoload -Uz compinit
+compinit -u -D
+bindkey '^M' undefined
+bindkey '^J' undefined
+bindkey '^I' complete-word
+null-line() { print -r -- \$'\\0' }
+compprefuncs=(null-line)
+comppostfuncs=(null-line exit)
+zstyle ':completion:*' list-grouped false
+zstyle ':completion:*' insert-tab false
+compadd() {
+	if [[ \${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then
+		builtin compadd "\$@"
+		return
+	fi
+	local -a hits
+	builtin compadd -A hits "\$@"
+	(( \$#hits )) && print -rl -- \$IPREFIX\${^hits}
+	builtin compadd "\$@"
+}
+print ready
+EOF
+	zsh_complete() {
+		(cd "$TMP" && HOME=$TMP timeout 20 zsh -f "$TMP/complete.zsh" \
+			"$TMP/init.zsh" "$1" 2>/dev/null) | sort -u | tr '\n' ' '
+	}
+	if [ -n "$(zsh_complete 'dlock ')" ]; then
+		check_completions zsh zsh_complete
+	else
+		skip "zsh cannot be driven on a pseudo-terminal here (zsh/zpty)"
+	fi
 else
 	skip "zsh is not installed: completions/_dlock not checked"
 fi
@@ -329,14 +775,9 @@ if command -v fish >/dev/null 2>&1; then
 	fish_complete() {
 		# shellcheck disable=SC2016 # fish expands $argv
 		fish_env -c 'source $argv[1]; complete -C $argv[2]' \
-			"$COMP_FISH" "$1" 2>&1 | cut -f1 | sort | tr '\n' ' '
+			"$COMP_FISH" "$1" | cut -f1 | sort | tr '\n' ' '
 	}
-	is "fish completes the commands" "help run " "$(fish_complete 'dlock ')"
-	is "fish completes run options" "--timeout --ttl " \
-		"$(fish_complete 'dlock run --t')"
-	like "fish completes the command after the lock name" \
-		"$(fish_complete 'dlock run -n k -- printen')" \
-		'(^| )printenv( |$)'
+	check_completions fish fish_complete
 else
 	skip "fish is not installed: completions/dlock.fish not checked"
 fi
