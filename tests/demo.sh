@@ -5,7 +5,9 @@
 set -u
 : "${DLOCK:?}"
 
-if ! tests/deps.sh check test; then
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+	echo "dlock: the demo needs redis-server and redis-cli: run 'make deps'" \
+		"(as root), or 'apt-get install redis-server redis-tools'" >&2
 	exit 1
 fi
 tmp=$(mktemp -d)
@@ -64,4 +66,9 @@ sleep 0.3
 echo "  \$ dlock run -n deploy -- ./deploy.sh"
 "$DLOCK" run -n deploy -- true 2>&1 | sed 's/^/  /'
 echo "  (exit status ${PIPESTATUS[0]})"
+echo
+echo "And an operator asks who holds it:"
+echo
+echo "  \$ dlock status deploy"
+"$DLOCK" status deploy | sed 's/^/  /'
 wait "$holder"

@@ -29,6 +29,8 @@ for arg in "$@"; do
 	[ "$prev" = --limit ] && limit=$arg
 	prev=$arg
 done
+# The critical section is a script for sh -c, quotes and all.
+# shellcheck disable=SC2089,SC2090
 if [ "$limit" -gt 0 ]; then
 	echo 0 >"$dir/inside"
 	echo 0 >"$dir/peak"
@@ -50,10 +52,11 @@ echo $((c + 1)) >"$D/counter"
 rmdir "$D/inside" 2>/dev/null || echo overlap >>"$D/overlaps"
 '
 fi
+# shellcheck disable=SC2090
 export D=$dir PAUSE=${TORTURE_PAUSE:-0.002} LIMIT=$limit critical
 start=$(date +%s%N)
 pids=""
-for i in $(seq "$n"); do
+for _ in $(seq "$n"); do
 	(
 		for _ in $(seq "$m"); do
 			"$DLOCK" run "$@" torture -- sh -c "$critical" ||

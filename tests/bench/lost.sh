@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 ttl_ms=$(python3 -c "
 import re,sys; m=re.fullmatch(r'([0-9.]+)(ms|s|m|h)?', '$ttl')
 print(int(float(m[1])*{'ms':1,'s':1000,'m':60000,'h':3600000,None:1000}[m[2]]))")
-for i in $(seq "$trials"); do
+for _ in $(seq "$trials"); do
 	redis-server --port 0 --unixsocket "$tmp/r.sock" --dir "$tmp" --save '' \
 		--appendonly no --logfile "$tmp/log" &
 	server=$!
