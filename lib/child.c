@@ -226,11 +226,6 @@ int dlock_child_spawn(char *const argv[], char *const envp[],
 	return 0;
 }
 
-int dlock_child_pid(const struct dlock_child *c)
-{
-	return c->pid;
-}
-
 int dlock_child_signal(struct dlock_child *c, int sig)
 {
 	if (kill(c->pid, sig) < 0 && errno != ESRCH)

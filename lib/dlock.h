@@ -235,17 +235,11 @@ int dlock_release(struct dlock *d, struct dlock_lock *lock,
 /* Frees the lock without telling the server. NULL is allowed. */
 void dlock_lock_free(struct dlock_lock *lock);
 
-/* The lock's name. */
-const char *dlock_lock_name(const struct dlock_lock *lock);
-
 /* The owner token: 32 hex digits from getrandom(2). */
 const char *dlock_lock_owner(const struct dlock_lock *lock);
 
 /* The fencing token: strictly increasing across successive holders. */
 const char *dlock_lock_fence(const struct dlock_lock *lock);
-
-/* The lease in milliseconds. */
-int64_t dlock_lock_ttl(const struct dlock_lock *lock);
 
 /* True when the lock was held already by the calling process tree. */
 bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
@@ -393,9 +387,6 @@ void dlock_env_free(char **env);
 int dlock_child_spawn(char *const argv[], char *const envp[],
 		      struct dlock_child **out, int *exec_errno,
 		      struct dlock_error *err);
-
-/* The command's process id, which is also its process group id. */
-int dlock_child_pid(const struct dlock_child *child);
 
 /* Sends sig to the command itself. Returns 0 or DLOCK_ESYS. */
 int dlock_child_signal(struct dlock_child *child, int sig);

@@ -8,19 +8,17 @@
 
 #include "conn.h"
 #include "dlock_doctor.h"
+#include "lock.h"
 #include "scripts.h"
 
 #define PINGS 5
-/* Owner and probe name sizes, in random bytes. */
-#define OWNER_BYTES 16
+/* The probe's name, in random bytes. */
 #define PROBE_BYTES 8
 /*
  * The probe lock's lease: should a step after acquire be refused, the
  * lock key expires by itself this soon.
  */
 #define PROBE_TTL_TEXT "5000"
-/* The waiters' heartbeat window, as lib/lock.c sends it. */
-#define HEARTBEAT_WINDOW_TEXT "3000"
 
 /* What the server told about itself; empty strings and -1 are unknown. */
 struct facts {

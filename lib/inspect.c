@@ -8,7 +8,6 @@
 
 #define SCAN_BATCH "1000"
 #define PIPELINE_BATCH 256
-#define HEARTBEAT_WINDOW_TEXT "3000"
 
 /* The key names of one lock, all under its hash tag. */
 struct lock_keys {

@@ -12,13 +12,6 @@
 #include "lock.h"
 #include "scripts.h"
 
-/*
- * A waiter shows it is alive every HEARTBEAT_MS; one that stops, killed
- * with -9 say, holds up the queue for HEARTBEAT_WINDOW_MS at most.
- */
-#define HEARTBEAT_MS 2000
-#define HEARTBEAT_WINDOW_MS 3000
-#define HEARTBEAT_WINDOW_TEXT "3000"
 /* While blocked, progress is reported this often. */
 #define PROGRESS_MS 1000
 #define BACKOFF_MIN_MS 100
@@ -691,11 +684,6 @@ out:
 	return rc;
 }
 
-const char *dlock_lock_name(const struct dlock_lock *lock)
-{
-	return lock->name;
-}
-
 const char *dlock_lock_owner(const struct dlock_lock *lock)
 {
 	return lock->owner;
@@ -704,11 +692,6 @@ const char *dlock_lock_owner(const struct dlock_lock *lock)
 const char *dlock_lock_fence(const struct dlock_lock *lock)
 {
 	return lock->fence;
-}
-
-int64_t dlock_lock_ttl(const struct dlock_lock *lock)
-{
-	return lock->ttl_ms;
 }
 
 bool dlock_lock_is_reentrant(const struct dlock_lock *lock)

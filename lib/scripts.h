@@ -21,6 +21,14 @@
 
 #include "conn.h"
 
+/*
+ * A waiter shows it is alive every HEARTBEAT_MS; one that stops, killed
+ * with -9 say, holds up the queue for the heartbeat window at most. The
+ * scripts take the window as text.
+ */
+#define HEARTBEAT_MS 2000
+#define HEARTBEAT_WINDOW_TEXT "3000"
+
 struct script;
 
 extern struct script script_acquire;
