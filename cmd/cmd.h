@@ -89,6 +89,12 @@ int exit_status(int code);
 /* Resolves settings and prints their warnings. Returns 0 or a status. */
 int resolve_config(struct dlock_config *cfg);
 
+/*
+ * Resolves settings (printing their warnings) and makes a client on them.
+ * Returns 0, or an exit status after printing why not.
+ */
+int open_client(struct dlock_config *cfg, struct dlock **d);
+
 /* Prints text to stdout and returns 0; main() checks that it got out. */
 int print_help(const char *text);
 

@@ -138,6 +138,23 @@ int resolve_config(struct dlock_config *cfg)
 	return 0;
 }
 
+int open_client(struct dlock_config *cfg, struct dlock **d)
+{
+	int status = resolve_config(cfg);
+
+	if (status)
+		return status;
+	if (dlock_config_url_count(cfg) > 1)
+		return usage_error("several --url given, but quorum mode is "
+				   "not available in this version; give one");
+	*d = dlock_new(cfg);
+	if (!*d) {
+		errorf("out of memory");
+		return EXIT_INTERNAL;
+	}
+	return 0;
+}
+
 int print_help(const char *text)
 {
 	fputs(text, stdout);

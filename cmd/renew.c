@@ -115,23 +115,6 @@ static int parse(int argc, char **argv, struct dlock_config *cfg,
 	return 0;
 }
 
-static int with_client(struct dlock_config *cfg, struct dlock **d)
-{
-	int status = resolve_config(cfg);
-
-	if (status)
-		return status;
-	if (dlock_config_url_count(cfg) > 1)
-		return usage_error("several --url given, but quorum mode is "
-				   "not available in this version; give one");
-	*d = dlock_new(cfg);
-	if (!*d) {
-		errorf("out of memory");
-		return EXIT_INTERNAL;
-	}
-	return 0;
-}
-
 static int finish(int rc, const struct dlock_error *err)
 {
 	if (rc)
@@ -148,7 +131,7 @@ int cmd_renew(int argc, char **argv, struct dlock_config *cfg)
 
 	if (status)
 		return status < 0 ? 0 : status;
-	status = with_client(cfg, &d);
+	status = open_client(cfg, &d);
 	if (status)
 		return status;
 	status = finish(dlock_renew_owner(d, t.name, t.owner, t.ttl_ms, &err),
@@ -167,7 +150,7 @@ int cmd_release(int argc, char **argv, struct dlock_config *cfg)
 
 	if (status)
 		return status < 0 ? 0 : status;
-	status = with_client(cfg, &d);
+	status = open_client(cfg, &d);
 	if (status)
 		return status;
 	if (!t.force) {

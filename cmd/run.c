@@ -588,20 +588,9 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 		errorf("signalfd: %s", strerror(errno));
 		return EXIT_INTERNAL;
 	}
-	status = resolve_config(cfg);
+	status = open_client(cfg, &d);
 	if (status)
 		goto out_close;
-	if (dlock_config_url_count(cfg) > 1) {
-		status = usage_error("several --url given, but quorum mode is "
-				     "not available in this version; give one");
-		goto out_close;
-	}
-	d = dlock_new(cfg);
-	if (!d) {
-		errorf("out of memory");
-		status = EXIT_INTERNAL;
-		goto out_close;
-	}
 	if (o->verbose)
 		dlock_set_log(d, verbose_log, NULL);
 	if (!o->quiet && isatty(STDERR_FILENO))

@@ -62,17 +62,9 @@ int cmd_status(int argc, char **argv, struct dlock_config *cfg)
 				   "given" : "status takes one lock name");
 	if (dlock_check_name(argv[optind], &err))
 		return usage_error("%s", err.msg);
-	status = resolve_config(cfg);
+	status = open_client(cfg, &d);
 	if (status)
 		return status;
-	if (dlock_config_url_count(cfg) > 1)
-		return usage_error("several --url given, but quorum mode is "
-				   "not available in this version; give one");
-	d = dlock_new(cfg);
-	if (!d) {
-		errorf("out of memory");
-		return EXIT_INTERNAL;
-	}
 	rc = dlock_status_get(d, argv[optind], &st, &err);
 	if (rc) {
 		errorf("%s", err.msg);

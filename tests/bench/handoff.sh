@@ -11,15 +11,8 @@ set -u
 rounds=${1:-10}
 k=${2:-24}
 per=20
-tmp=$(mktemp -d)
-redis-server --port 0 --unixsocket "$tmp/r.sock" --dir "$tmp" --save '' \
-	--appendonly no --logfile "$tmp/log" &
-server=$!
-trap 'kill $server; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-	redis-cli -s "$tmp/r.sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+# shellcheck source=tests/bench/server.sh
+. "$(dirname "$0")/server.sh"
 export DLOCK_URL="unix://$tmp/r.sock"
 
 # The job records when it starts and, as its last act, when it ends.

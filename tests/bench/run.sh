@@ -9,16 +9,9 @@ command -v hyperfine >/dev/null || {
 	echo "bench: hyperfine is missing: apt-get install hyperfine" >&2
 	exit 1
 }
-tmp=$(mktemp -d)
 port=$((20000 + RANDOM % 30000))
-redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$tmp/r.sock" \
-	--dir "$tmp" --save '' --appendonly no --logfile "$tmp/log" &
-server=$!
-trap 'kill $server; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-	redis-cli -s "$tmp/r.sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+# shellcheck source=tests/bench/server.sh
+. "$(dirname "$0")/server.sh"
 
 runs=${BENCH_RUNS:-300}
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/h.json" \
