@@ -197,13 +197,18 @@ static int parse_status(const char *name, const redisReply *r,
 	return 0;
 }
 
-int dlock_status_get(struct dlock *d, const char *name,
-		     struct dlock_status **out, struct dlock_error *err)
+/*
+ * Runs a script whose KEYS are lock, holders, kind, queue and waiters on
+ * lock name. Returns 0 with a reply that is not an error, or a code.
+ */
+static int run_on_lock(struct dlock *d, struct script *s, const char *name,
+		       int nargs, const char **args, const char *what,
+		       redisReply **r, struct dlock_error *err)
 {
 	struct lock_keys k;
-	redisReply *r = NULL;
 	int rc;
 
+	*r = NULL;
 	if (dlock_check_name(name, err))
 		return DLOCK_EUSAGE;
 	rc = keys_init(&k, d->cfg->prefix, name, err);
@@ -213,14 +218,24 @@ int dlock_status_get(struct dlock *d, const char *name,
 		const char *keys[] = { k.base, k.holders, k.kind, k.queue,
 				       k.waiters };
 
-		rc = call_script(d, &script_inspect, 5, keys, 0, NULL, &r, err);
+		rc = call_script(d, s, 5, keys, nargs, args, r, err);
 	}
 	if (!rc)
-		rc = reply_error(d->conn, r, "read the lock", err);
+		rc = reply_error(d->conn, *r, what, err);
+	keys_clear(&k);
+	return rc;
+}
+
+int dlock_status_get(struct dlock *d, const char *name,
+		     struct dlock_status **out, struct dlock_error *err)
+{
+	redisReply *r;
+	int rc = run_on_lock(d, &script_inspect, name, 0, NULL,
+			     "read the lock", &r, err);
+
 	if (!rc)
 		rc = parse_status(name, r, out, err);
 	freeReplyObject(r);
-	keys_clear(&k);
 	return rc;
 }
 
@@ -516,26 +531,12 @@ int dlock_force_release(struct dlock *d, const char *name,
 			struct dlock_status **evicted,
 			struct dlock_error *err)
 {
+	const char *args[] = { HEARTBEAT_WINDOW_TEXT };
 	struct dlock_status *st;
-	struct lock_keys k;
-	redisReply *r = NULL;
-	int rc;
+	redisReply *r;
+	int rc = run_on_lock(d, &script_force_release, name, 1, args,
+			     "release the lock by force", &r, err);
 
-	if (dlock_check_name(name, err))
-		return DLOCK_EUSAGE;
-	rc = keys_init(&k, d->cfg->prefix, name, err);
-	if (rc)
-		return rc;
-	{
-		const char *keys[] = { k.base, k.holders, k.kind, k.queue,
-				       k.waiters };
-		const char *args[] = { HEARTBEAT_WINDOW_TEXT };
-
-		rc = call_script(d, &script_force_release, 5, keys, 1, args,
-				 &r, err);
-	}
-	if (!rc)
-		rc = reply_error(d->conn, r, "release the lock by force", err);
 	if (!rc && r->type != REDIS_REPLY_ARRAY)
 		rc = bad_reply(d, "a forced release", err);
 	if (!rc) {
@@ -572,6 +573,5 @@ int dlock_force_release(struct dlock *d, const char *name,
 		*evicted = st;
 	}
 	freeReplyObject(r);
-	keys_clear(&k);
 	return rc;
 }
