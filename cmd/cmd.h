@@ -31,6 +31,10 @@ enum {
 	OPT_USER,
 	OPT_PASSWORD_FILE,
 	OPT_CONFIG,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_SERVER_NAME,
 	OPT_TTL,
 	OPT_VERBOSE,
 	OPT_ON_LOST,
@@ -53,7 +57,11 @@ enum {
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT }, \
 	{ "user", required_argument, NULL, OPT_USER }, \
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE }, \
-	{ "config", required_argument, NULL, OPT_CONFIG }
+	{ "config", required_argument, NULL, OPT_CONFIG }, \
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA }, \
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT }, \
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY }, \
+	{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME }
 
 #define GLOBAL_HELP \
 	"Connection options (before or after the command name):\n" \
@@ -65,7 +73,13 @@ enum {
 	"                            (default 3s)\n" \
 	"      --user U              Redis ACL user name\n" \
 	"      --password-file F     read the password from the first line of F\n" \
-	"      --config F            read settings from F\n"
+	"      --config F            read settings from F\n" \
+	"      --tls-ca F            CA bundle to verify a rediss:// server\n" \
+	"                            (default: the system's)\n" \
+	"      --tls-cert F          client certificate for rediss://\n" \
+	"      --tls-key F           key of the client certificate\n" \
+	"      --tls-server-name S   name to verify and send (SNI) instead of\n" \
+	"                            the URL's host\n"
 
 /*
  * Handles a global option met by any command's getopt loop.

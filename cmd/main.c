@@ -109,6 +109,10 @@ bool global_option(struct dlock_config *cfg, int opt, const char *arg,
 		{ OPT_USER, "user" },
 		{ OPT_PASSWORD_FILE, "password-file" },
 		{ OPT_CONFIG, "config" },
+		{ OPT_TLS_CA, "tls-ca" },
+		{ OPT_TLS_CERT, "tls-cert" },
+		{ OPT_TLS_KEY, "tls-key" },
+		{ OPT_TLS_SERVER_NAME, "tls-server-name" },
 	};
 	struct dlock_error err;
 

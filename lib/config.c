@@ -14,7 +14,7 @@
 
 static const char *const file_keys[] = {
 	"url", "prefix", "connect-timeout", "user", "password",
-	"password-file",
+	"password-file", "tls-ca", "tls-cert", "tls-key", "tls-server-name",
 };
 
 static char *trim(char *s)
@@ -86,6 +86,10 @@ void dlock_config_free(struct dlock_config *cfg)
 	free_secret(cfg->password);
 	free(cfg->password_file);
 	free(cfg->config_file);
+	free(cfg->tls_ca);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_server_name);
 	free_strings(cfg->warnings, cfg->nwarnings);
 	free(cfg);
 }
@@ -195,6 +199,14 @@ int dlock_config_set_option(struct dlock_config *cfg, const char *key,
 		return replace(&cfg->password_file, value, err);
 	if (strcmp(key, "config") == 0)
 		return replace(&cfg->config_file, value, err);
+	if (strcmp(key, "tls-ca") == 0)
+		return replace(&cfg->tls_ca, value, err);
+	if (strcmp(key, "tls-cert") == 0)
+		return replace(&cfg->tls_cert, value, err);
+	if (strcmp(key, "tls-key") == 0)
+		return replace(&cfg->tls_key, value, err);
+	if (strcmp(key, "tls-server-name") == 0)
+		return replace(&cfg->tls_server_name, value, err);
 	return set_error(err, DLOCK_EUSAGE, "unknown setting '%s'", key);
 }
 
@@ -246,7 +258,8 @@ static int file_set(struct file_settings *fs, const char *path, int lineno,
 	}
 	return set_error(err, DLOCK_ECONFIG,
 			 "%s:%d: unknown key '%.64s'; the keys are url, prefix, "
-			 "connect-timeout, user, password, password-file",
+			 "connect-timeout, user, password, password-file, "
+			 "tls-ca, tls-cert, tls-key, tls-server-name",
 			 path, lineno, key);
 }
 
@@ -451,6 +464,19 @@ int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err)
 		rc = replace(&cfg->user, v, err);
 		if (rc)
 			goto out;
+	}
+	{
+		static const char *const tls_keys[] = {
+			"tls-ca", "tls-cert", "tls-key", "tls-server-name",
+		};
+		char **slots[] = { &cfg->tls_ca, &cfg->tls_cert,
+				   &cfg->tls_key, &cfg->tls_server_name };
+
+		for (size_t i = 0; i < ARRAY_SIZE(slots); i++) {
+			v = file_value(&fs, tls_keys[i]);
+			if (!*slots[i] && v && (rc = replace(slots[i], v, err)))
+				goto out;
+		}
 	}
 
 	if (cfg->password_file) {

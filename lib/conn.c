@@ -38,8 +38,9 @@ static int io_failed(struct conn *c, struct dlock_error *err, int code,
 	c->broken = true;
 	if (code == DLOCK_ETIMEDOUT)
 		return set_error(err, DLOCK_ECONN,
-				 "%s did not answer in time (%s)",
-				 c->url->display, what);
+				 "%s did not answer in time (%s)%s",
+				 c->url->display, what, c->url->tls ? "" :
+				 "; if it is a TLS port, use rediss://");
 	return set_error(err, code, "connection to %s lost (%s): %s",
 			 c->url->display, what, strerror(errno));
 }
@@ -332,7 +333,16 @@ int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	rc = transport_open(c->url, deadline, &c->t, err);
+	{
+		struct tls_settings ts = {
+			.ca = cfg->tls_ca,
+			.cert = cfg->tls_cert,
+			.key = cfg->tls_key,
+			.server_name = cfg->tls_server_name,
+		};
+
+		rc = transport_open(c->url, &ts, deadline, &c->t, err);
+	}
 	if (rc)
 		goto out_free;
 	rc = handshake(c, cfg, deadline, err);

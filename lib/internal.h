@@ -86,6 +86,10 @@ struct dlock_config {
 	char *password;
 	char *password_file;
 	char *config_file;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_server_name;
 	char **warnings;
 	size_t nwarnings;
 	bool resolved;

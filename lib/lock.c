@@ -78,17 +78,12 @@ void drop_conn(struct dlock *d)
 
 int dlock_connect(struct dlock *d, struct dlock_error *err)
 {
-	int rc;
-
 	if (d->conn)
 		return 0;
 	if (!d->cfg->resolved)
 		return set_error(err, DLOCK_EUSAGE, "configuration not resolved");
-	rc = conn_open(d->cfg, 0, now_ms() + d->cfg->connect_timeout_ms,
-		       &d->conn, err);
-	if (!rc)
-		d->ever_connected = true;
-	return rc;
+	return conn_open(d->cfg, 0, now_ms() + d->cfg->connect_timeout_ms,
+			 &d->conn, err);
 }
 
 /* Runs a script on the client's connection, connecting first if needed. */
@@ -104,6 +99,9 @@ int call_script(struct dlock *d, struct script *s, int nkeys,
 			now_ms() + d->cfg->connect_timeout_ms, -1, reply, err);
 	if (rc)
 		drop_conn(d);
+	else
+		/* A connection alone proves little: a TLS port accepts too. */
+		d->ever_connected = true;
 	return rc;
 }
 

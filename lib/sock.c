@@ -244,16 +244,13 @@ static int connect_unix(const struct url *u, int64_t deadline, int *fd)
 			    deadline, fd);
 }
 
-int transport_open(const struct url *u, int64_t deadline,
-		   struct transport **out, struct dlock_error *err)
+int transport_open(const struct url *u, const struct tls_settings *ts,
+		   int64_t deadline, struct transport **out,
+		   struct dlock_error *err)
 {
 	struct transport *t;
 	int fd = -1, rc;
 
-	if (u->tls)
-		return set_error(err, DLOCK_ECONFIG,
-				 "%s: rediss:// (TLS) is not supported by this "
-				 "version of dlock", u->display);
 	err->code = 0;
 	if (u->kind == URL_UNIX)
 		rc = connect_unix(u, deadline, &fd);
@@ -271,6 +268,8 @@ int transport_open(const struct url *u, int64_t deadline,
 				 "cannot connect to %s: %s; is redis-server "
 				 "running there? (set --url or DLOCK_URL)",
 				 u->display, strerror(rc));
+	if (u->tls)
+		return tls_open(fd, u, ts, deadline, out, err);
 	t = malloc(sizeof(*t));
 	if (!t) {
 		close(fd);

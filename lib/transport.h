@@ -30,13 +30,36 @@ struct transport {
 	int fd;
 };
 
+/* What a rediss:// connection verifies and presents; NULL: the default. */
+struct tls_settings {
+	const char *ca;		/* CA bundle; default: the system store */
+	const char *cert;	/* client certificate chain */
+	const char *key;	/* client key */
+	const char *server_name;	/* to verify and send; default: host */
+};
+
 /*
- * Connects to u before deadline (CLOCK_MONOTONIC milliseconds). The socket
- * is non-blocking and close-on-exec. Returns 0, DLOCK_ECONN or
- * DLOCK_ECONFIG.
+ * Connects to u before deadline (CLOCK_MONOTONIC milliseconds), over TLS
+ * for rediss://. The socket is non-blocking and close-on-exec. Returns 0,
+ * DLOCK_ECONN or DLOCK_ECONFIG.
  */
-int transport_open(const struct url *u, int64_t deadline,
-		   struct transport **out, struct dlock_error *err);
+int transport_open(const struct url *u, const struct tls_settings *ts,
+		   int64_t deadline, struct transport **out,
+		   struct dlock_error *err);
+
+/*
+ * Runs the TLS handshake on connected socket fd, which it takes over (and
+ * closes on failure), before deadline. Loads OpenSSL on first use.
+ */
+int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
+	     int64_t deadline, struct transport **out,
+	     struct dlock_error *err);
+
+/*
+ * True once OpenSSL made dlock ignore SIGPIPE where it had the default:
+ * the command must get the default back.
+ */
+extern bool sigpipe_ignored_for_tls;
 
 static inline void transport_close(struct transport *t)
 {

@@ -5,13 +5,14 @@
 #   deps.sh install        installs all of them (as root, with apt-get)
 set -u
 
-BUILD_PKGS="gcc make pkg-config libhiredis-dev"
-TEST_PKGS="redis-server redis-tools procps python3 man-db"
+BUILD_PKGS="gcc make pkg-config libhiredis-dev libssl-dev"
+TEST_PKGS="redis-server redis-tools procps python3 man-db openssl"
 
 missing_build() {
 	command -v ${CC:-cc} >/dev/null 2>&1 || echo gcc
 	command -v pkg-config >/dev/null 2>&1 || echo pkg-config
 	[ -f /usr/include/hiredis/hiredis.h ] || echo libhiredis-dev
+	[ -f /usr/include/openssl/ssl.h ] || echo libssl-dev
 }
 
 missing_test() {
@@ -20,6 +21,7 @@ missing_test() {
 	command -v pkill >/dev/null 2>&1 || echo procps
 	command -v python3 >/dev/null 2>&1 || echo python3
 	command -v man >/dev/null 2>&1 || echo man-db
+	command -v openssl >/dev/null 2>&1 || echo openssl
 }
 
 case "${1:-} ${2:-}" in
