@@ -41,8 +41,11 @@ static int io_failed(struct conn *c, struct dlock_error *err, int code,
 				 "%s did not answer in time (%s)%s",
 				 c->url->display, what, c->url->tls ? "" :
 				 "; if it is a TLS port, use rediss://");
-	return set_error(err, code, "connection to %s lost (%s): %s",
-			 c->url->display, what, strerror(errno));
+	/* TLS 1.3 refuses a missing client certificate after the handshake. */
+	return set_error(err, code, "connection to %s lost (%s): %s%s",
+			 c->url->display, what, strerror(errno),
+			 c->url->tls ? "; if the server wants a client "
+			 "certificate, give --tls-cert and --tls-key" : "");
 }
 
 /*
