@@ -6,7 +6,7 @@
 
 _dlock_commands='run status list acquire renew release doctor help'
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
-	--config'
+	--config --tls-ca --tls-cert --tls-key --tls-server-name'
 # The options of each command, besides the global ones.
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
 	--conflict-exit-code -c --command -x --exclusive -s --shared --limit
@@ -110,10 +110,10 @@ _dlock_value() {
 			_dlock_files "${cur#unix://}" "${pre}unix://"
 		else
 			compopt -o nospace 2>/dev/null
-			_dlock_add "$pre" < <(compgen -W 'redis:// unix://' -- "$cur")
+			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// unix://' -- "$cur")
 		fi
 		;;
-	--config | --password-file)
+	--config | --password-file | --tls-ca | --tls-cert | --tls-key)
 		_dlock_files "$cur" "$pre"
 		;;
 	--connect-timeout)
@@ -144,8 +144,8 @@ _dlock_value() {
 		_dlock_add "$pre" < <(compgen -W 'dlock:' -- "$cur")
 		;;
 	esac
-	# --user, --owner, -E, --lost-exit-code and -c take a value of the
-	# user's own: nothing to offer.
+	# --user, --tls-server-name, --owner, -E, --lost-exit-code and -c take
+	# a value of the user's own: nothing to offer.
 	return 0
 }
 
@@ -154,7 +154,7 @@ _dlock_value() {
 _dlock_takes_value() {
 	case $1 in
 	--url | --prefix | --connect-timeout | --user | --password-file | \
-		--config)
+		--config | --tls-ca | --tls-cert | --tls-key | --tls-server-name)
 		return 0
 		;;
 	esac
@@ -225,7 +225,8 @@ _dlock() {
 				return 0
 			fi
 			case $w in
-			--url | --prefix | --user | --password-file | --config)
+			--url | --prefix | --user | --password-file | --config | \
+				--tls-ca | --tls-cert | --tls-key | --tls-server-name)
 				v=$(_dlock_unquote "${_dlock_w[i + 1]}")
 				_dlock_conn+=("$w" "$v")
 				;;
@@ -234,7 +235,8 @@ _dlock() {
 			continue
 		fi
 		case $w in
-		--url=* | --prefix=* | --user=* | --password-file=* | --config=*)
+		--url=* | --prefix=* | --user=* | --password-file=* | --config=* | \
+			--tls-ca=* | --tls-cert=* | --tls-key=* | --tls-server-name=*)
 			v=$(_dlock_unquote "${w#*=}")
 			_dlock_conn+=("${w%%=*}=$v")
 			;;

@@ -18,7 +18,7 @@ function __dlock_state
             case global run acquire status list renew release doctor status-after list-after renew-after release-after
                 set -l cmd (string replace -- -after '' $mode)
                 switch $t
-                    case --url --prefix --connect-timeout --user --password-file --config
+                    case --url --prefix --connect-timeout --user --password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
                         set -e tokens[1]
                     case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay --limit
                         contains -- $cmd run acquire; and set -e tokens[1]
@@ -90,12 +90,14 @@ function __dlock_urls
         end
     else
         printf '%s\t%s\n' 'redis://' 'TCP: redis://[user[:pass]@]host[:port][/db]' \
+            'rediss://' 'TLS: rediss://[user[:pass]@]host[:port][/db]' \
             'unix://' 'unix socket: unix:///path/to.sock[?db=N]'
     end
 end
 
 # The lock names that "dlock list" prints, asked of the server the command
-# line names (its --url, --prefix, --user, --password-file and --config),
+# line names (its --url, --prefix, --user, --password-file, --config and
+# --tls-* options),
 # with a 300ms deadline; nothing when it does not answer.
 function __dlock_locks
     set -l tokens (commandline -opc)
@@ -104,10 +106,10 @@ function __dlock_locks
     set -l conn
     while set -q tokens[1]
         switch $tokens[1]
-            case --url --prefix --user --password-file --config
+            case --url --prefix --user --password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
                 set -q tokens[2]; and set conn $conn $tokens[1] $tokens[2]
                 set -e tokens[1]
-            case '--url=*' '--prefix=*' '--user=*' '--password-file=*' '--config=*'
+            case '--url=*' '--prefix=*' '--user=*' '--password-file=*' '--config=*' '--tls-ca=*' '--tls-cert=*' '--tls-key=*' '--tls-server-name=*'
                 set conn $conn $tokens[1]
         end
         set -e tokens[1]
@@ -142,6 +144,10 @@ complete -c dlock -n "__dlock_in $__dlock_anywhere" -l connect-timeout -x -a '30
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l user -x -d 'Redis ACL user name'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l password-file -r -F -d 'Read the password from the first line of a file'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l config -r -F -d 'Read settings from a file'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-ca -r -F -d 'CA bundle to verify a rediss:// server'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-cert -r -F -d 'Client certificate for rediss://'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-key -r -F -d 'Key of the client certificate'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-server-name -x -d 'Name to verify and send (SNI) instead of the URL host'
 complete -c dlock -n '__dlock_in global' -s h -l help -d 'Show the help'
 complete -c dlock -n '__dlock_in global' -s V -l version -d 'Show the version'
 
