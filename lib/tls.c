@@ -5,6 +5,7 @@
  * connection, so plain connections never pay for loading it. Every step
  * of the handshake runs under the caller's deadline.
  */
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
@@ -180,9 +181,12 @@ static int setup_context(struct tls *s, const struct tls_settings *ts,
 	} else if (ssl.SSL_CTX_set_default_verify_paths(s->ctx) != 1) {
 		goto fail;
 	}
-	if (ts->cert || ts->key) {
-		const char *cert = ts->cert ? ts->cert : ts->key;
-		const char *key = ts->key ? ts->key : ts->cert;
+	if (!ts->cert != !ts->key)
+		return set_error(err, DLOCK_ECONFIG,
+				 "--tls-cert and --tls-key go together (the "
+				 "same file for both if it holds both)");
+	if (ts->cert) {
+		const char *cert = ts->cert, *key = ts->key;
 
 		if (ssl.SSL_CTX_use_certificate_chain_file(s->ctx, cert) != 1 ||
 		    ssl.SSL_CTX_use_PrivateKey_file(s->ctx, key,
@@ -234,6 +238,14 @@ static int handshake_failed(struct tls *s, const struct url *u,
 			 "(--tls-cert, --tls-key)?", u->display, why);
 }
 
+static bool is_address(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	       inet_pton(AF_INET6, name, buf) == 1;
+}
+
 int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 	     int64_t deadline, struct transport **out,
 	     struct dlock_error *err)
@@ -264,9 +276,10 @@ int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 		rc = set_error(err, DLOCK_ENOMEM, "cannot set up TLS");
 		goto fail;
 	}
-	/* SNI, for servers behind a proxy that routes on it. */
-	ssl.SSL_ctrl(s->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
-		     TLSEXT_NAMETYPE_host_name, (void *)name);
+	/* SNI, for proxies that route on it; never an address (RFC 6066). */
+	if (!is_address(name))
+		ssl.SSL_ctrl(s->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+			     TLSEXT_NAMETYPE_host_name, (void *)name);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd };
 		short want = 0;

@@ -335,4 +335,8 @@ maps=$(maps_while tls --url "$T" --tls-ca "$CA")
 like "rediss://: dlock's maps were read" "$maps" 'libc[.-]'
 like "rediss://: libssl is loaded" "$maps" 'libssl'
 
+"$DLOCK" --url "$T" --tls-ca "$CA" --tls-cert "$CERT" run -n k -- true 2>"$TMP/err"
+is "--tls-cert without --tls-key is a configuration error (78)" 78 $?
+like "... saying they go together" "$(cat "$TMP/err")" "go together"
+
 done_testing
