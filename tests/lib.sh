@@ -165,6 +165,23 @@ unused_port() {
 	echo "$port"
 }
 
+# silent_server: a loopback listener that accepts connections and never
+# says a word; sets SILENT_PORT.
+silent_server() {
+	python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' >"$TMP/silent.port" &
+	track $!
+	wait_until 10 test -s "$TMP/silent.port"
+	# shellcheck disable=SC2034 # read by the test files
+	SILENT_PORT=$(cat "$TMP/silent.port")
+}
+
 done_testing() {
 	echo "1..$T_NUM"
 	echo "# $TEST_NAME: $T_PASS passed, $T_FAIL failed"

@@ -92,17 +92,8 @@ elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 	not_ok "unreachable servers were slow" "$elapsed ms"
 
 # A server that accepts and never answers: the request deadline holds.
-python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' >"$TMP/silent.port" &
-track $!
-wait_until 10 test -s "$TMP/silent.port"
-sport=$(cat "$TMP/silent.port")
+silent_server
+sport=$SILENT_PORT
 start=$(date +%s%N)
 expect "silent server" 69 "did not answer in time" -- \
 	--connect-timeout 500ms --url "redis://127.0.0.1:$sport" run -n k true

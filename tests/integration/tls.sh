@@ -251,17 +251,8 @@ like "... the message suggests it is not a TLS port" "$(head -n 1 "$TMP/err")" \
 
 # --- 7. A handshake that never completes ------------------------------------
 
-python3 -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' >"$TMP/silent.port" &
-track $!
-wait_until 10 test -s "$TMP/silent.port"
-sport=$(cat "$TMP/silent.port")
+silent_server
+sport=$SILENT_PORT
 dl --connect-timeout 500ms --url "rediss://localhost:$sport" --tls-ca "$CA" \
 	run -n k -- true
 is "a silent TLS server: 69" 69 "$ST"
