@@ -29,7 +29,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) -g $(WARNINGS) $(SAN_FLAGS) \
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS = $(HIREDIS_LIBS) -lpthread
 
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 CMD_SRC = $(wildcard cmd/*.c)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -43,9 +43,14 @@ DLOCK = $(BUILD)/dlock
 
 all: $(DLOCK)
 
-$(BUILD)/%.o: %.c | deps-present
+# cmd/ sees the public header only; lib/ sees its private ones too.
+$(BUILD)/cmd/%.o: cmd/%.c | deps-present
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Ilib/include -c -o $@ $<
+
+$(BUILD)/lib/%.o: lib/%.c | deps-present
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilib/include -Ilib -c -o $@ $<
 
 $(BUILD)/libdlock.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -55,7 +60,7 @@ $(DLOCK): $(CMD_OBJ) $(BUILD)/libdlock.a
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdlock.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Ilib -o $@ $< \
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Ilib/include -Ilib -Ilib/redis -o $@ $< \
 		$(BUILD)/libdlock.a $(LIBS)
 
 # Says what is missing and how to get it, instead of a compiler error.

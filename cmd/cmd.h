@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "../lib/dlock.h"
+#include "dlock.h"
 
 /* Exit statuses (sysexits.h numbers, as DESIGN.md section 2 lists). */
 enum {

@@ -2,7 +2,6 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "../lib/dlock_doctor.h"
 
 const char doctor_help[] =
 	"Usage: dlock doctor [OPTIONS]\n"

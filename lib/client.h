@@ -3,8 +3,8 @@
 #ifndef DLOCK_CLIENT_H
 #define DLOCK_CLIENT_H
 
-#include "conn.h"
-#include "scripts.h"
+#include "redis/conn.h"
+#include "redis/scripts.h"
 
 struct dlock {
 	const struct dlock_config *cfg;

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "redis/conn.h"
 #include "lock.h"
-#include "scripts.h"
+#include "redis/scripts.h"
 
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000

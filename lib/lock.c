@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "conn.h"
+#include "redis/conn.h"
 #include "lock.h"
-#include "scripts.h"
+#include "redis/scripts.h"
 
 /* While blocked, progress is reported this often. */
 #define PROGRESS_MS 1000

@@ -5,7 +5,7 @@ status=0
 if command -v cppcheck >/dev/null 2>&1; then
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
 		--enable=warning,portability,performance \
-		--suppress=missingIncludeSystem -Ilib lib cmd || status=1
+		--suppress=missingIncludeSystem -Ilib/include -Ilib lib cmd || status=1
 else
 	echo "lint: cppcheck not installed (apt-get install cppcheck)" >&2
 	status=1

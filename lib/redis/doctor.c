@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "dlock_doctor.h"
+#include "dlock.h"
 #include "lock.h"
 #include "scripts.h"
 
