@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "lock.h"
-#include "transport.h"
 
 struct dlock_child {
 	pid_t pid;
@@ -114,8 +113,6 @@ static void exec_child(char *const argv[], char *const envp[], int tty_fd,
 		_exit(126);	/* dlock died before we could ask */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (sigpipe_ignored_for_tls)
-		signal(SIGPIPE, SIG_DFL);
 	execvpe(argv[0], argv, envp);
 	e = errno;
 	if (write(report_fd, &e, sizeof(e)) < 0) {

@@ -61,19 +61,46 @@ static void load_libssl(void)
 			 "dlock needs OpenSSL 1.1 or later", #f);
 	TLS_FUNCTIONS(LOAD)
 #undef LOAD
-	/*
-	 * OpenSSL writes with write(2), so a server that goes away would
-	 * kill us with SIGPIPE. The command gets the default back at exec.
-	 */
-	if (!load_error[0]) {
-		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-
-		sigaction(SIGPIPE, &ign, &old);
-		sigpipe_ignored_for_tls = old.sa_handler == SIG_DFL;
-	}
 }
 
-bool sigpipe_ignored_for_tls;
+/*
+ * OpenSSL writes with write(2), so a server that went away would kill us
+ * with SIGPIPE. The signal's disposition is the program's to choose, and
+ * the command's to inherit, so instead the calling thread blocks SIGPIPE
+ * around each OpenSSL call that may write, and takes a SIGPIPE it caused
+ * off its pending set before unblocking (a write's SIGPIPE goes to the
+ * thread that wrote).
+ */
+struct pipe_guard {
+	sigset_t old_mask;
+	bool was_pending;
+};
+
+static void pipe_guard_begin(struct pipe_guard *g)
+{
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &g->old_mask);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+static void pipe_guard_end(struct pipe_guard *g)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe, pending;
+	int saved = errno;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&pipe, NULL, &no_wait);
+	pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+	errno = saved;
+}
 
 struct tls {
 	struct transport t;	/* first: the ops see a struct transport */
@@ -118,11 +145,14 @@ static ssize_t tls_recv(struct transport *t, void *buf, size_t len,
 			short *want)
 {
 	struct tls *s = (struct tls *)t;
+	struct pipe_guard g;
 	int n;
 
 	ssl.ERR_clear_error();
 	errno = 0;
+	pipe_guard_begin(&g);
 	n = ssl.SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	pipe_guard_end(&g);
 	return n > 0 ? n : io_result(s, n, want);
 }
 
@@ -130,11 +160,14 @@ static ssize_t tls_send(struct transport *t, const void *buf, size_t len,
 			short *want)
 {
 	struct tls *s = (struct tls *)t;
+	struct pipe_guard g;
 	int n;
 
 	ssl.ERR_clear_error();
 	errno = 0;
+	pipe_guard_begin(&g);
 	n = ssl.SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	pipe_guard_end(&g);
 	return n > 0 ? n : io_result(s, n, want);
 }
 
@@ -143,8 +176,12 @@ static void tls_close(struct transport *t)
 	struct tls *s = (struct tls *)t;
 
 	if (s->ssl) {
+		struct pipe_guard g;
+
 		/* One try, without waiting: the socket is non-blocking. */
+		pipe_guard_begin(&g);
 		ssl.SSL_shutdown(s->ssl);
+		pipe_guard_end(&g);
 		ssl.SSL_free(s->ssl);
 	}
 	if (s->ctx)
@@ -282,12 +319,15 @@ int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 			     TLSEXT_NAMETYPE_host_name, (void *)name);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd };
+		struct pipe_guard g;
 		short want = 0;
 		int n;
 
 		ssl.ERR_clear_error();
 		errno = 0;
+		pipe_guard_begin(&g);
 		n = ssl.SSL_connect(s->ssl);
+		pipe_guard_end(&g);
 		if (n == 1)
 			break;
 		if (io_result(s, n, &want) != -1 || errno != EAGAIN) {

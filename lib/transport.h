@@ -55,12 +55,6 @@ int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 	     int64_t deadline, struct transport **out,
 	     struct dlock_error *err);
 
-/*
- * True once OpenSSL made dlock ignore SIGPIPE where it had the default:
- * the command must get the default back.
- */
-extern bool sigpipe_ignored_for_tls;
-
 static inline void transport_close(struct transport *t)
 {
 	if (t)
