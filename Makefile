@@ -53,6 +53,7 @@ $(BUILD)/lib/%.o: lib/%.c | deps-present
 	$(CC) $(ALL_CFLAGS) -Ilib/include -Ilib -c -o $@ $<
 
 $(BUILD)/libdlock.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(DLOCK): $(CMD_OBJ) $(BUILD)/libdlock.a

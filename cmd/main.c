@@ -144,19 +144,18 @@ int resolve_config(struct dlock_config *cfg)
 
 int open_client(struct dlock_config *cfg, struct dlock **d)
 {
+	struct dlock_error err;
 	int status = resolve_config(cfg);
 
 	if (status)
 		return status;
-	if (dlock_config_url_count(cfg) > 1)
-		return usage_error("several --url given, but quorum mode is "
-				   "not available in this version; give one");
-	*d = dlock_new(cfg);
-	if (!*d) {
-		errorf("out of memory");
-		return EXIT_INTERNAL;
-	}
-	return 0;
+
+	if (dlock_new(cfg, d, &err) == 0)
+		return 0;
+	if (err.code == DLOCK_EUSAGE)
+		return usage_error("%s", err.msg);
+	errorf("%s", err.msg);
+	return exit_status(err.code);
 }
 
 int print_help(const char *text)

@@ -477,8 +477,8 @@ static int status_of(int wstatus)
 	return WEXITSTATUS(wstatus);
 }
 
-static int run_locked(struct run_opts *o, struct dlock_config *cfg,
-		      struct dlock *d, struct dlock_lock *lock, int sfd,
+static int run_locked(struct run_opts *o, struct dlock *d,
+		      struct dlock_lock *lock, int sfd,
 		      const sigset_t *run_set)
 {
 	struct supervision s = { .opts = o, .sfd = sfd };
@@ -491,7 +491,7 @@ static int run_locked(struct run_opts *o, struct dlock_config *cfg,
 	int status, exec_errno;
 
 	if (!dlock_lock_is_reentrant(lock) &&
-	    dlock_lease_start(cfg, lock, &lopts, &s.lease, &err)) {
+	    dlock_lease_start(d, lock, &lopts, &s.lease, &err)) {
 		errorf("%s", err.msg);
 		status = EXIT_INTERNAL;
 		goto out_release;
@@ -665,7 +665,7 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 			       "%.3gs)", o->name, seconds_since(&start),
 			       dlock_lock_fence(lock), (double)o->ttl_ms / 1000);
 	}
-	status = run_locked(o, cfg, d, lock, sfd, &run_set);
+	status = run_locked(o, d, lock, sfd, &run_set);
 out_free:
 	dlock_free(d);
 out_close:

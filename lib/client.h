@@ -1,36 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* The client handle, shared by the files that talk through it. */
+/* The client handle, above the backend seam. */
 #ifndef DLOCK_CLIENT_H
 #define DLOCK_CLIENT_H
 
-#include "redis/conn.h"
-#include "redis/scripts.h"
+#include "backend.h"
 
 struct dlock {
 	const struct dlock_config *cfg;
-	struct conn *conn;
-	bool ever_connected;
+	const struct backend_ops *ops;
+	/* NULL while a lease thread has it (dlock_lease_start()). */
+	struct session *session;
 	int cancel_fd;
-	/* Redis before 6.0 takes whole seconds only as BLPOP's time-out. */
-	bool whole_second_timeouts;
 	dlock_log_fn *log;
 	void *log_arg;
 	dlock_progress_fn *progress;
 	void *progress_arg;
 };
 
-/* Closes the client's connection; the next call opens a new one. */
-void drop_conn(struct dlock *d);
+/*
+ * A client on the given backend rather than the one the settings name:
+ * for tests that bring a backend of their own. Returns 0 or a code.
+ */
+int client_new_on(const struct backend_ops *ops,
+		  const struct dlock_config *cfg, struct dlock **out,
+		  struct dlock_error *err);
 
 /*
- * Runs a script on the client's connection, connecting first if needed,
- * with the connect timeout as the deadline.
+ * The client's session for a call, or NULL with DLOCK_EUSAGE in err while
+ * a lease thread has it.
  */
-int call_script(struct dlock *d, struct script *s, int nkeys,
-		const char **keys, int nargs, const char **args,
-		redisReply **reply, struct dlock_error *err);
-
-/* Reports a reply of the wrong shape and drops the connection. */
-int bad_reply(struct dlock *d, const char *what, struct dlock_error *err);
+struct session *client_session(struct dlock *d, struct dlock_error *err);
 
 #endif

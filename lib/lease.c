@@ -15,15 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "redis/conn.h"
-#include "lock.h"
-#include "redis/scripts.h"
+#include "client.h"
 
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000
 
 struct dlock_lease {
-	const struct dlock_config *cfg;
+	/* The client lends us its session until dlock_lease_stop(). */
+	struct dlock *client;
+	struct session *session;
 	struct dlock_lock *lock;
 	struct dlock_lease_opts opts;
 	pthread_t thread;
@@ -115,48 +115,21 @@ static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
 	}
 }
 
-/* One renewal. Returns 1 renewed, 0 gone, -1 taken over, or an error. */
-static int renew_once(struct dlock_lease *ls, struct conn *c,
-		      int64_t deadline, struct dlock_error *err)
-{
-	struct dlock_lock *l = ls->lock;
-	char expiry[24];
-	const char *keys[] = { l->key, l->holder_key, l->holders_key,
-			       l->kind_key };
-	const char *args[] = { l->owner, expiry, l->mode };
-	redisReply *r = NULL;
-	int rc;
-
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)l->expiry_ms);
-	rc = script_run(c, &script_renew, 4, keys, 3, args, deadline,
-			ls->stop_fd, &r, err);
-	if (rc)
-		return rc;
-	rc = reply_error(c, r, "run the renew script", err);
-	if (!rc && r->type != REDIS_REPLY_INTEGER)
-		rc = set_error(err, DLOCK_ESERVER,
-			       "unexpected reply to renew from %s",
-			       conn_display(c));
-	if (!rc)
-		rc = (int)r->integer;
-	freeReplyObject(r);
-	return rc;
-}
-
 static void *lease_main(void *arg)
 {
 	struct dlock_lease *ls = arg;
 	struct dlock_lock *l = ls->lock;
+	const struct backend_ops *ops = ls->client->ops;
 	int64_t interval = l->ttl_ms / 3, retry = RETRY_MIN_MS;
 	int64_t lease_end = l->lease_end, next = l->acquired_at + interval;
 	int64_t last_ok_wall = wall_ms() - (now_ms() - l->acquired_at);
 	int64_t hold_end = ls->opts.max_hold_ms > 0 ?
 			   l->acquired_at + ls->opts.max_hold_ms : NO_DEADLINE;
 	struct dlock_error err = { 0 };
-	struct conn *c = NULL;
 
 	while (!sleep_until(ls, next < hold_end ? next : hold_end)) {
 		int64_t sent_at = now_ms(), deadline;
+		enum renew_result res;
 		int rc;
 
 		if (sent_at >= hold_end) {
@@ -171,13 +144,12 @@ static void *lease_main(void *arg)
 				     err.msg[0] ? err.msg : "none");
 			break;
 		}
-		deadline = sent_at + ls->cfg->connect_timeout_ms;
+		deadline = sent_at + ls->client->cfg->connect_timeout_ms;
 		if (deadline > lease_end)
 			deadline = lease_end;
-		rc = c ? 0 : conn_open(ls->cfg, 0, deadline, &c, &err);
-		if (!rc)
-			rc = renew_once(ls, c, deadline, &err);
-		if (rc == 1) {
+		rc = ops->renew(ls->session, l, deadline, ls->stop_fd, &res,
+				&err);
+		if (rc == 0 && res == RENEWED) {
 			lease_end = lease_end_from(sent_at, l->ttl_ms);
 			last_ok_wall = wall_ms() - (now_ms() - sent_at);
 			next = sent_at + interval;
@@ -187,8 +159,8 @@ static void *lease_main(void *arg)
 		}
 		if (rc == DLOCK_ECANCELED)
 			break;	/* stopped while renewing */
-		if (rc == 0 || rc == -1) {
-			declare_lost(ls, last_ok_wall, rc == 0 ?
+		if (rc == 0) {
+			declare_lost(ls, last_ok_wall, res == RENEW_GONE ?
 				     "the server no longer has it (expired, "
 				     "deleted, or the server lost its data)" :
 				     "another owner holds it now");
@@ -196,28 +168,30 @@ static void *lease_main(void *arg)
 		}
 		lease_log(ls, "renewing lock '%s' failed: %s; retrying",
 			  l->name, err.msg);
-		conn_close(c);
-		c = NULL;
 		next = now_ms() + retry;
 		if (next > lease_end)
 			next = lease_end;
 		retry = retry * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry * 2;
 	}
-	conn_close(c);
 	return NULL;
 }
 
-int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
+int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		      const struct dlock_lease_opts *opts,
 		      struct dlock_lease **out, struct dlock_error *err)
 {
-	struct dlock_lease *ls = calloc(1, sizeof(*ls));
+	struct dlock_lease *ls;
+	struct session *session = client_session(d, err);
 	pthread_condattr_t ca;
 	int rc;
 
+	if (!session)
+		return DLOCK_EUSAGE;
+	ls = calloc(1, sizeof(*ls));
 	if (!ls)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	ls->cfg = cfg;
+	ls->client = d;
+	ls->session = session;
 	ls->lock = lock;
 	ls->opts = *opts;
 	ls->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -239,6 +213,7 @@ int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
 			       "thread: %s", strerror(rc));
 		goto out_close;
 	}
+	d->session = NULL;
 	*out = ls;
 	return 0;
 out_close:
@@ -282,6 +257,7 @@ void dlock_lease_stop(struct dlock_lease *ls)
 		/* Cannot fail on a fresh eventfd; the join is bounded anyway. */
 	}
 	pthread_join(ls->thread, NULL);
+	ls->client->session = ls->session;
 	close(ls->event_fd);
 	close(ls->stop_fd);
 	pthread_cond_destroy(&ls->cv);

@@ -1,26 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* The parts of a held lock that the lease thread shares. */
+/*
+ * A lock as the code above the backend seam sees it: the parts the wait
+ * loop, the lease thread and child supervision share. What a backend
+ * needs besides (key names, a lease id) hangs off impl.
+ */
 #ifndef DLOCK_LOCK_H
 #define DLOCK_LOCK_H
 
 #include "internal.h"
 
+/* Random bytes in an owner token, which is twice as many hex digits. */
 #define OWNER_BYTES 16
+/* Room for any backend's owner token and its NUL. */
+#define DLOCK_OWNER_MAX 64
+/* The longest command line shown to other users. */
+#define HOLDER_COMMAND_MAX 1024
+
+struct backend_ops;
+/* A backend's own part of a lock. */
+struct backend_lock;
 
 struct dlock_lock {
+	const struct backend_ops *ops;	/* whose impl this is */
+	struct backend_lock *impl;
 	char *name;
-	char *key;		/* <prefix>{NAME} */
-	char *holder_key;	/* <prefix>{NAME}:holder:<owner> */
-	char *wake_key;		/* <prefix>{NAME}:w:<owner> */
-	char *fence_key;	/* <prefix>{NAME}:fence */
-	char *queue_key;	/* <prefix>{NAME}:queue */
-	char *waiters_key;	/* <prefix>{NAME}:waiters */
-	char *holders_key;	/* <prefix>{NAME}:holders */
-	char *kind_key;		/* <prefix>{NAME}:kind */
-	char mode[2];		/* "x", "s" or "l", as the scripts name it */
-	char limit[24];
-	char owner[2 * OWNER_BYTES + 1];
+	char owner[DLOCK_OWNER_MAX];
 	char fence[24];
+	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
+	long limit;		/* DLOCK_LIMIT: the most holders at once */
+	bool no_fifo;		/* take it ahead of the queue when free */
 	int64_t ttl_ms;
 	int64_t expiry_ms;	/* what the server is told: ttl + lock delay */
 	/*

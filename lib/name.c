@@ -40,6 +40,26 @@ int dlock_check_name(const char *name, struct dlock_error *err)
 	return 0;
 }
 
+int dlock_check_glob(const char *glob, struct dlock_error *err)
+{
+	size_t len = strlen(glob);
+
+	if (len == 0 || len > DLOCK_NAME_MAX)
+		return set_error(err, DLOCK_EUSAGE, "invalid pattern '%.*s': "
+				 "give 1 to %d characters", DLOCK_NAME_MAX,
+				 glob, DLOCK_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = glob[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("._-:/@+=*?[]^", c)))
+			return set_error(err, DLOCK_EUSAGE,
+					 "invalid pattern '%s': use name "
+					 "characters and * ? [ ]", glob);
+	}
+	return 0;
+}
+
 int check_prefix(const char *prefix, struct dlock_error *err)
 {
 	size_t len = strlen(prefix);

@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dlock: named locks held in Redis.
+ * dlock: named locks held in a lock service (one Redis server in this
+ * version), kept alive by a lease while a command runs.
  *
- * The library never prints and never exits. Every function that can fail
+ * The library never prints, never exits and changes no process-wide
+ * state (signal dispositions, globals). Every function that can fail
  * returns 0 or a negative DLOCK_E* code; the message goes into a
- * struct dlock_error the caller owns. Types are opaque except that one.
+ * struct dlock_error the caller owns.
  *
- * Thread safety: a struct dlock and the locks it returns belong to one thread
- * at a time. A struct dlock_lease runs its own thread with its own
- * connection; its functions may be called from the thread that started it.
- * The pure parsers are thread-safe.
+ * The handles (struct dlock_config, dlock, dlock_lock, dlock_lease,
+ * dlock_child) are opaque. The structs declared in full here (errors,
+ * acquire options, status, wait progress, doctor reports) are plain data
+ * that the caller fills in or reads.
+ *
+ * Thread safety: a struct dlock and the locks it returns belong to one
+ * thread at a time. A struct dlock_lease runs a thread of its own on the
+ * client's session, which it borrows until dlock_lease_stop(); the lease
+ * functions may be called from the thread that started it. The pure
+ * parsers and dlock_strerror() are thread-safe.
  */
 #ifndef DLOCK_H
 #define DLOCK_H
@@ -125,19 +133,25 @@ int64_t dlock_config_connect_timeout(const struct dlock_config *cfg);
  */
 const char *dlock_config_warning(const struct dlock_config *cfg, size_t i);
 
-/* A client: one server connection, opened on first use. */
+/*
+ * A client: a session with the lock service the settings name, whose
+ * connections are opened on first use.
+ */
 struct dlock;
 
 /* Receives progress messages (waits, retries); must be thread-safe. */
 typedef void dlock_log_fn(void *arg, const char *msg);
 
 /*
- * Returns a client on cfg, which must be resolved and must outlive it, or
- * NULL when out of memory. No connection is made yet.
+ * Makes a client on cfg, which must be resolved and must outlive it, and
+ * stores it in *out. No connection is made yet. Returns 0; DLOCK_EUSAGE
+ * when the settings name no lock service this version can use (several
+ * URLs: quorum mode is not available yet); or DLOCK_ENOMEM.
  */
-struct dlock *dlock_new(const struct dlock_config *cfg);
+int dlock_new(const struct dlock_config *cfg, struct dlock **out,
+	      struct dlock_error *err);
 
-/* Closes the connection and frees the client. NULL is allowed. */
+/* Closes the connections and frees the client. NULL is allowed. */
 void dlock_free(struct dlock *d);
 
 /* Sends progress messages to fn; NULL turns them off. */
@@ -338,13 +352,15 @@ struct dlock_lease_opts {
 };
 
 /*
- * Starts renewing lock every ttl/3 on a connection of its own. The lease
- * is lost when no renewal has succeeded by its local end (which falls
- * before the server's expiry), when the server says the lock is not ours,
- * or at max_hold_ms. The lock must stay alive until dlock_lease_stop().
- * Returns 0 or a DLOCK_E* code.
+ * Starts renewing lock every ttl/3 from a thread of its own, on the
+ * client's session, which the thread has until dlock_lease_stop(): d may
+ * not be used meanwhile (its calls fail with DLOCK_EUSAGE), and must
+ * outlive the lease. The lease is lost when no renewal has succeeded by
+ * its local end (which falls before the server's expiry), when the server
+ * says the lock is not ours, or at max_hold_ms. The lock must stay alive
+ * until dlock_lease_stop(). Returns 0 or a DLOCK_E* code.
  */
-int dlock_lease_start(const struct dlock_config *cfg, struct dlock_lock *lock,
+int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		      const struct dlock_lease_opts *opts,
 		      struct dlock_lease **out, struct dlock_error *err);
 
@@ -359,7 +375,10 @@ int dlock_lease_fd(const struct dlock_lease *lease);
  */
 int dlock_lease_check(struct dlock_lease *lease, struct dlock_error *err);
 
-/* Stops renewing, joins the thread and frees the lease. NULL is allowed. */
+/*
+ * Stops renewing, joins the thread, gives the session back to the client
+ * and frees the lease. NULL is allowed.
+ */
 void dlock_lease_stop(struct dlock_lease *lease);
 
 /* The command run under a lock. */

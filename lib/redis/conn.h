@@ -58,10 +58,4 @@ void conn_set_tick(struct conn *c, void (*fn)(void *arg), void *arg,
 int reply_error(const struct conn *c, const redisReply *r, const char *what,
 		struct dlock_error *err);
 
-/* True when a failure may pass if the request is tried again later. */
-static inline bool error_is_transient(int code)
-{
-	return code == DLOCK_ECONN;
-}
-
 #endif

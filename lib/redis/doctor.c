@@ -6,10 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "dlock.h"
-#include "lock.h"
-#include "scripts.h"
+#include "redis.h"
 
 #define PINGS 5
 /* The probe's name, in random bytes. */
@@ -18,7 +15,7 @@
  * The probe lock's lease: should a step after acquire be refused, the
  * lock key expires by itself this soon.
  */
-#define PROBE_TTL_TEXT "5000"
+#define PROBE_TTL_MS 5000
 
 /* What the server told about itself; empty strings and -1 are unknown. */
 struct facts {
@@ -468,26 +465,19 @@ static void check_policy(struct doctor *d, const struct facts *f)
 		    f->policy);
 }
 
-/* The probe lock's keys, as lib/lock.c names a lock's keys. */
-#define PROBE_KEY_MAX (DLOCK_PREFIX_MAX + 40)
-
+/* A lock of its own for the probe, which nobody else will ask for. */
 struct probe {
 	char name[32];
 	char owner[2 * OWNER_BYTES + 1];
-	char key[PROBE_KEY_MAX];
-	char fence[PROBE_KEY_MAX + 8];
-	char holder[PROBE_KEY_MAX + 48];
-	char queue[PROBE_KEY_MAX + 8];
-	char waiters[PROBE_KEY_MAX + 12];
-	char wake[PROBE_KEY_MAX + 40];
-	char holders[PROBE_KEY_MAX + 12];
-	char kind[PROBE_KEY_MAX + 8];
+	struct redis_keys keys;
+	struct holder_meta meta;
 };
 
 static int probe_init(struct probe *p, const char *prefix,
 		      struct dlock_error *err)
 {
-	char hex[2 * PROBE_BYTES + 1];
+	struct passwd pwd, *pw = NULL;
+	char hex[2 * PROBE_BYTES + 1], buf[1024];
 	int rc = random_hex(hex, PROBE_BYTES, err);
 
 	if (!rc)
@@ -495,16 +485,16 @@ static int probe_init(struct probe *p, const char *prefix,
 	if (rc)
 		return rc;
 	snprintf(p->name, sizeof(p->name), "dlock-doctor-%s", hex);
-	snprintf(p->key, sizeof(p->key), "%s{%s}", prefix, p->name);
-	snprintf(p->fence, sizeof(p->fence), "%s:fence", p->key);
-	snprintf(p->holder, sizeof(p->holder), "%s:holder:%s", p->key,
-		 p->owner);
-	snprintf(p->queue, sizeof(p->queue), "%s:queue", p->key);
-	snprintf(p->waiters, sizeof(p->waiters), "%s:waiters", p->key);
-	snprintf(p->wake, sizeof(p->wake), "%s:w:%s", p->key, p->owner);
-	snprintf(p->holders, sizeof(p->holders), "%s:holders", p->key);
-	snprintf(p->kind, sizeof(p->kind), "%s:kind", p->key);
-	return 0;
+	if (gethostname(p->meta.host, sizeof(p->meta.host) - 1) < 0)
+		snprintf(p->meta.host, sizeof(p->meta.host), "unknown");
+	p->meta.host[sizeof(p->meta.host) - 1] = '\0';
+	snprintf(p->meta.pid, sizeof(p->meta.pid), "%ld", (long)getpid());
+	if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) != 0)
+		pw = NULL;
+	snprintf(p->meta.user, sizeof(p->meta.user), "%s",
+		 pw ? pw->pw_name : "?");
+	snprintf(p->meta.command, sizeof(p->meta.command), "dlock doctor");
+	return redis_keys_init(&p->keys, prefix, p->name, p->owner, err);
 }
 
 enum {
@@ -529,53 +519,33 @@ static bool step_reply_ok(int step, const redisReply *r)
 	return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
-/*
- * Runs one step with the KEYS and ARGV layout of lib/lock.c (try_acquire,
- * dlock_release, leave_queue) and lib/lease.c (renew_once). Returns 0 with
- * the reply, or a connection error.
- */
+/* Runs one step as the lock's users do. Returns 0 with the reply. */
 static int run_step(struct doctor *d, const struct probe *p, int step,
 		    redisReply **r, struct dlock_error *err)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	char host[256], pid[24];
-	const char *acquire_keys[] = { p->key, p->fence, p->holder, p->queue,
-				       p->waiters, p->wake, p->holders,
-				       p->kind };
-	const char *acquire_args[] = { p->owner, PROBE_TTL_TEXT, host, pid,
-				       pw ? pw->pw_name : "?", "dlock doctor",
-				       PROBE_TTL_TEXT, HEARTBEAT_WINDOW_TEXT,
-				       "fifo", "0", "0", "x", "0" };
-	const char *renew_keys[] = { p->key, p->holder, p->holders, p->kind };
-	const char *renew_args[] = { p->owner, PROBE_TTL_TEXT, "x" };
-	const char *release_keys[] = { p->key, p->holder, p->queue,
-				       p->waiters, p->holders, p->kind };
-	const char *leave_keys[] = { p->key, p->queue, p->waiters, p->wake };
-	const char *status_keys[] = { p->key, p->holders, p->kind, p->queue,
-				      p->waiters };
-	const char *window_args[] = { p->owner, HEARTBEAT_WINDOW_TEXT, "x" };
+	const struct acquire_call acquire = {
+		.owner = p->owner,
+		.expiry_ms = PROBE_TTL_MS,
+		.ttl_ms = PROBE_TTL_MS,
+		.meta = &p->meta,
+		.mode = DLOCK_EXCLUSIVE,
+	};
+	const struct redis_keys *k = &p->keys;
 	int64_t deadline = now_ms() + d->cfg->connect_timeout_ms;
 
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	switch (step) {
 	case STEP_ACQUIRE:
-		return script_run(d->conn, &script_acquire, 8, acquire_keys,
-				  13, acquire_args, deadline, -1, r, err);
+		return call_acquire(d->conn, k, &acquire, deadline, r, err);
 	case STEP_STATUS:
-		return script_run(d->conn, &script_inspect, 5, status_keys, 0,
-				  NULL, deadline, -1, r, err);
+		return call_inspect(d->conn, k, deadline, r, err);
 	case STEP_RENEW:
-		return script_run(d->conn, &script_renew, 4, renew_keys, 3,
-				  renew_args, deadline, -1, r, err);
+		return call_renew(d->conn, k, p->owner, PROBE_TTL_MS, 'x',
+				  deadline, -1, r, err);
 	case STEP_RELEASE:
-		return script_run(d->conn, &script_release, 6, release_keys,
-				  3, window_args, deadline, -1, r, err);
+		return call_release(d->conn, k, p->owner, 'x', deadline, r,
+				    err);
 	default:
-		return script_run(d->conn, &script_leave, 4, leave_keys, 3,
-				  window_args, deadline, -1, r, err);
+		return call_leave(d->conn, k, p->owner, 'x', deadline, r, err);
 	}
 }
 
@@ -586,8 +556,9 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 static int probe_cleanup(struct doctor *d, const struct probe *p,
 			 bool *done, struct dlock_error *err)
 {
-	const char *del[] = { "DEL", p->key, p->fence, p->holder, p->queue,
-			      p->waiters, p->wake, p->holders, p->kind };
+	const struct redis_keys *k = &p->keys;
+	const char *del[] = { "DEL", k->lock, k->fence, k->holder, k->queue,
+			      k->waiters, k->wake, k->holders, k->kind };
 	redisReply *r = NULL;
 	int rc = call(d, (int)ARRAY_SIZE(del), del, &r, err);
 
@@ -598,9 +569,58 @@ static int probe_cleanup(struct doctor *d, const struct probe *p,
 		add(d, DLOCK_DOCTOR_WARN, "cleanup",
 		    "could not delete the probe's fence counter %s (%s); "
 		    "delete it by hand with DEL; the probe's other keys "
-		    "expire by themselves", p->fence, r->type == REDIS_REPLY_ERROR ?
+		    "expire by themselves", k->fence, r->type == REDIS_REPLY_ERROR ?
 		    r->str : "unexpected reply");
 	freeReplyObject(r);
+	return 0;
+}
+
+/*
+ * Runs the steps until one fails; says whether any ran on the server and
+ * which failed (-1: none). Returns 0 or a connection error.
+ */
+static int probe_steps(struct doctor *d, const struct probe *p, bool *ran,
+		       int *failed, struct dlock_error *err)
+{
+	int rc;
+
+	for (int step = 0; step < STEPS && *failed < 0; step++) {
+		struct dlock_error why;
+		redisReply *r = NULL;
+
+		rc = run_step(d, p, step, &r, err);
+		if (rc)
+			return rc;
+		/*
+		 * An error raised inside a script names it, and what the
+		 * script wrote before stays; a refusal before it ran (by the
+		 * ACL, or a cluster slot) leaves nothing to clean up.
+		 */
+		*ran = *ran || r->type != REDIS_REPLY_ERROR ||
+		      strstr(r->str, "script");
+		if (r->type == REDIS_REPLY_ERROR) {
+			*failed = step;
+			if (reply_error(d->conn, r, "run a script", &why) ==
+			    DLOCK_EAUTH)
+				add(d, DLOCK_DOCTOR_FAIL, "scripts",
+				    "user '%s' may not run the %s script on "
+				    "%s: %s; give the user the ACL rule in "
+				    "dlock(1), with keys '~%s*'", d->user,
+				    step_names[step], p->keys.lock, r->str,
+				    d->cfg->prefix);
+			else
+				add(d, DLOCK_DOCTOR_FAIL, "scripts",
+				    "the %s script failed on %s: %s",
+				    step_names[step], p->keys.lock, why.msg);
+		} else if (!step_reply_ok(step, r)) {
+			*failed = step;
+			add(d, DLOCK_DOCTOR_FAIL, "scripts",
+			    "unexpected reply to the %s script on %s; is the "
+			    "key prefix '%s' shared with something else?",
+			    step_names[step], p->keys.lock, d->cfg->prefix);
+		}
+		freeReplyObject(r);
+	}
 	return 0;
 }
 
@@ -620,69 +640,32 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	rc = probe_init(&p, d->cfg->prefix, err);
 	if (rc)
 		return broken(d, "scripts", rc, err);
-	for (int step = 0; step < STEPS && failed < 0; step++) {
-		struct dlock_error why;
-		redisReply *r = NULL;
-
-		rc = run_step(d, &p, step, &r, err);
-		if (rc)
-			return broken(d, "scripts", rc, err);
-		/*
-		 * An error raised inside a script names it, and what the
-		 * script wrote before stays; a refusal before it ran (by the
-		 * ACL, or a cluster slot) leaves nothing to clean up.
-		 */
-		ran = ran || r->type != REDIS_REPLY_ERROR ||
-		      strstr(r->str, "script");
-		if (r->type == REDIS_REPLY_ERROR) {
-			failed = step;
-			if (reply_error(d->conn, r, "run a script", &why) ==
-			    DLOCK_EAUTH)
-				add(d, DLOCK_DOCTOR_FAIL, "scripts",
-				    "user '%s' may not run the %s script on "
-				    "%s: %s; give the user the ACL rule in "
-				    "dlock(1), with keys '~%s*'", d->user,
-				    step_names[step], p.key, r->str,
-				    d->cfg->prefix);
-			else
-				add(d, DLOCK_DOCTOR_FAIL, "scripts",
-				    "the %s script failed on %s: %s",
-				    step_names[step], p.key, why.msg);
-		} else if (!step_reply_ok(step, r)) {
-			failed = step;
-			add(d, DLOCK_DOCTOR_FAIL, "scripts",
-			    "unexpected reply to the %s script on %s; is the "
-			    "key prefix '%s' shared with something else?",
-			    step_names[step], p.key, d->cfg->prefix);
-		}
-		freeReplyObject(r);
+	rc = probe_steps(d, &p, &ran, &failed, err);
+	if (rc) {
+		redis_keys_clear(&p.keys);
+		return broken(d, "scripts", rc, err);
 	}
-	if (ran) {
+	if (ran)
 		rc = probe_cleanup(d, &p, &cleaned, err);
-		if (rc)
-			return broken(d, "cleanup", rc, err);
+	if (rc) {
+		redis_keys_clear(&p.keys);
+		return broken(d, "cleanup", rc, err);
 	}
 	if (failed < 0)
 		add(d, DLOCK_DOCTOR_OK, "scripts",
-		    "acquire, status, renew, release and leave ran on %s%s", p.key,
+		    "acquire, status, renew, release and leave ran on %s%s", p.keys.lock,
 		    cleaned ? "; probe keys deleted" : "");
+	redis_keys_clear(&p.keys);
 	return 0;
 }
 
-int dlock_doctor_run(const struct dlock_config *cfg, size_t index,
-		     struct dlock_doctor_report *report,
-		     struct dlock_error *err)
+int redis_doctor(const struct dlock_config *cfg, size_t index,
+		 struct dlock_doctor_report *report, struct dlock_error *err)
 {
 	struct doctor d = { .cfg = cfg, .report = report };
 	struct facts f = { 0 };
 	int rc;
 
-	report->count = 0;
-	if (!cfg->resolved || index >= cfg->nurls) {
-		rc = set_error(err, DLOCK_EUSAGE, "configuration not resolved");
-		add(&d, DLOCK_DOCTOR_FAIL, "connect", "%s", err->msg);
-		return rc;
-	}
 	d.url = &cfg->urls[index];
 	d.user = cfg->user ? cfg->user : d.url->user ? d.url->user : "default";
 	rc = conn_open(cfg, index, now_ms() + cfg->connect_timeout_ms,
@@ -705,22 +688,4 @@ int dlock_doctor_run(const struct dlock_config *cfg, size_t index,
 out_close:
 	conn_close(d.conn);
 	return rc;
-}
-
-size_t dlock_doctor_problems(const struct dlock_doctor_report *report)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < report->count; i++)
-		n += report->checks[i].level >= DLOCK_DOCTOR_WARN;
-	return n;
-}
-
-const char *dlock_doctor_level_name(int level)
-{
-	static const char *const names[] = { "ok", "note", "warn", "fail" };
-
-	if (level < 0 || level >= (int)ARRAY_SIZE(names))
-		return "?";
-	return names[level];
 }

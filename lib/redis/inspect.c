@@ -4,67 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "redis.h"
 
 #define SCAN_BATCH "1000"
 #define PIPELINE_BATCH 256
-
-/* The key names of one lock, all under its hash tag. */
-struct lock_keys {
-	char *base;
-	char *holders;
-	char *kind;
-	char *queue;
-	char *waiters;
-};
-
-static void keys_clear(struct lock_keys *k)
-{
-	free(k->base);
-	free(k->holders);
-	free(k->kind);
-	free(k->queue);
-	free(k->waiters);
-}
-
-static int keys_init(struct lock_keys *k, const char *prefix, const char *name,
-		     struct dlock_error *err)
-{
-	memset(k, 0, sizeof(*k));
-	if (asprintf(&k->base, "%s{%s}", prefix, name) < 0)
-		k->base = NULL;
-	if (!k->base ||
-	    asprintf(&k->holders, "%s:holders", k->base) < 0 ||
-	    asprintf(&k->kind, "%s:kind", k->base) < 0 ||
-	    asprintf(&k->queue, "%s:queue", k->base) < 0 ||
-	    asprintf(&k->waiters, "%s:waiters", k->base) < 0) {
-		/* asprintf leaves its pointer undefined on failure. */
-		free(k->base);
-		memset(k, 0, sizeof(*k));
-		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
-void dlock_status_free(struct dlock_status *st)
-{
-	if (!st)
-		return;
-	for (size_t i = 0; i < st->nholders; i++) {
-		struct dlock_holder *h = &st->holders[i];
-
-		free(h->owner);
-		free(h->host);
-		free(h->user);
-		free(h->command);
-		free(h->token);
-		free(h->mode);
-	}
-	free(st->holders);
-	free(st->name);
-	free(st->first_waiter);
-	free(st);
-}
 
 static char *dup_str(const redisReply *r)
 {
@@ -198,76 +141,42 @@ static int parse_status(const char *name, const redisReply *r,
 }
 
 /*
- * Runs a script whose KEYS are lock, holders, kind, queue and waiters on
- * lock name. Returns 0 with a reply that is not an error, or a code.
+ * Runs the inspect or force-release script on lock name. Returns 0 with a
+ * reply that is not an error, or a code.
  */
-static int run_on_lock(struct dlock *d, struct script *s, const char *name,
-		       int nargs, const char **args, const char *what,
+static int run_on_lock(struct session *s, const char *name, bool force,
 		       redisReply **r, struct dlock_error *err)
 {
-	struct lock_keys k;
+	int64_t deadline = session_deadline(s);
+	struct redis_keys k;
+	struct conn *c;
 	int rc;
 
 	*r = NULL;
-	if (dlock_check_name(name, err))
-		return DLOCK_EUSAGE;
-	rc = keys_init(&k, d->cfg->prefix, name, err);
+	rc = redis_keys_init(&k, s->cfg->prefix, name, NULL, err);
 	if (rc)
 		return rc;
-	{
-		const char *keys[] = { k.base, k.holders, k.kind, k.queue,
-				       k.waiters };
-
-		rc = call_script(d, s, 5, keys, nargs, args, r, err);
+	rc = session_node(s, k.lock, deadline, &c, err);
+	if (!rc) {
+		rc = force ? call_force_release(c, &k, deadline, r, err) :
+		     call_inspect(c, &k, deadline, r, err);
+		rc = session_done(s, c, rc, *r, force ? "release the lock by "
+				  "force" : "read the lock", err);
 	}
-	if (!rc)
-		rc = reply_error(d->conn, *r, what, err);
-	keys_clear(&k);
+	redis_keys_clear(&k);
 	return rc;
 }
 
-int dlock_status_get(struct dlock *d, const char *name,
-		     struct dlock_status **out, struct dlock_error *err)
+int redis_status(struct session *s, const char *name,
+		 struct dlock_status **out, struct dlock_error *err)
 {
 	redisReply *r;
-	int rc = run_on_lock(d, &script_inspect, name, 0, NULL,
-			     "read the lock", &r, err);
+	int rc = run_on_lock(s, name, false, &r, err);
 
 	if (!rc)
 		rc = parse_status(name, r, out, err);
 	freeReplyObject(r);
 	return rc;
-}
-
-int dlock_check_glob(const char *glob, struct dlock_error *err)
-{
-	size_t len = strlen(glob);
-
-	if (len == 0 || len > DLOCK_NAME_MAX)
-		return set_error(err, DLOCK_EUSAGE, "invalid pattern '%.*s': "
-				 "give 1 to %d characters", DLOCK_NAME_MAX,
-				 glob, DLOCK_NAME_MAX);
-	for (size_t i = 0; i < len; i++) {
-		char c = glob[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || strchr("._-:/@+=*?[]^", c)))
-			return set_error(err, DLOCK_EUSAGE,
-					 "invalid pattern '%s': use name "
-					 "characters and * ? [ ]", glob);
-	}
-	return 0;
-}
-
-/* The lock name inside "<prefix>{NAME}", or NULL for any other key. */
-static char *name_of_key(const char *key, const char *prefix)
-{
-	size_t plen = strlen(prefix), len = strlen(key);
-
-	if (len < plen + 3 || strncmp(key, prefix, plen) != 0 ||
-	    key[plen] != '{' || key[len - 1] != '}')
-		return NULL;
-	return strndup(key + plen + 1, len - plen - 2);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -299,45 +208,42 @@ static int cmp_status(const void *a, const void *b)
 }
 
 /* Reads the locks of names[0..n) in one pipelined round trip. */
-static int inspect_batch(struct dlock *d, char **names, size_t n,
+static int inspect_batch(struct session *s, char **names, size_t n,
 			 struct dlock_status **out, size_t *count,
 			 struct dlock_error *err)
 {
-	struct lock_keys keys[PIPELINE_BATCH];
-	const char *argvs[PIPELINE_BATCH][8];
+	struct redis_keys keys[PIPELINE_BATCH];
+	const char *argvs[PIPELINE_BATCH][INSPECT_ARGC];
 	const char **argvp[PIPELINE_BATCH];
 	int argcs[PIPELINE_BATCH];
 	redisReply *replies[PIPELINE_BATCH];
+	int64_t deadline = session_deadline(s);
+	struct conn *c;
 	size_t ready = 0;
 	int rc = 0;
 
 	for (; ready < n; ready++) {
-		rc = keys_init(&keys[ready], d->cfg->prefix, names[ready], err);
+		rc = redis_keys_init(&keys[ready], s->cfg->prefix,
+				     names[ready], NULL, err);
 		if (rc)
 			goto out;
-		argvs[ready][0] = "EVALSHA";
-		argvs[ready][1] = script_sha(&script_inspect);
-		argvs[ready][2] = "5";
-		argvs[ready][3] = keys[ready].base;
-		argvs[ready][4] = keys[ready].holders;
-		argvs[ready][5] = keys[ready].kind;
-		argvs[ready][6] = keys[ready].queue;
-		argvs[ready][7] = keys[ready].waiters;
+		inspect_argv(&keys[ready], argvs[ready]);
 		argvp[ready] = argvs[ready];
-		argcs[ready] = 8;
+		argcs[ready] = INSPECT_ARGC;
 	}
-	rc = conn_pipeline(d->conn, now_ms() + d->cfg->connect_timeout_ms, n,
-			   argcs, argvp, replies, err);
+	rc = session_node(s, keys[0].lock, deadline, &c, err);
+	if (rc)
+		goto out;
+	rc = conn_pipeline(c, deadline, n, argcs, argvp, replies, err);
 	if (rc) {
-		drop_conn(d);
+		session_drop(s, c);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct dlock_status *st = NULL;
 
 		if (!rc)
-			rc = reply_error(d->conn, replies[i], "read a lock",
-					 err);
+			rc = reply_error(c, replies[i], "read a lock", err);
 		if (!rc)
 			rc = parse_status(names[i], replies[i], &st, err);
 		if (!rc && st->held)
@@ -348,96 +254,134 @@ static int inspect_batch(struct dlock *d, char **names, size_t n,
 	}
 out:
 	while (ready-- > 0)
-		keys_clear(&keys[ready]);
+		redis_keys_clear(&keys[ready]);
 	return rc;
 }
 
-int dlock_list(struct dlock *d, const char *glob, struct dlock_status ***out,
-	       size_t *count, struct dlock_error *err)
-{
-	char cursor[32] = "0", *pattern = NULL, **names = NULL;
-	struct dlock_status **all = NULL;
-	size_t nnames = 0, cap = 0;
-	int rc;
+/* A growing list of lock names. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
 
-	*out = NULL;
-	*count = 0;
-	if (glob && dlock_check_glob(glob, err))
-		return DLOCK_EUSAGE;
-	if (asprintf(&pattern, "%s{%s}", d->cfg->prefix, glob ? glob : "*") < 0)
+static void names_clear(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int names_add(struct names *ns, char *name, struct dlock_error *err)
+{
+	if (ns->n == ns->cap) {
+		char **grown = realloc(ns->v, (ns->cap * 2 + 64) *
+					      sizeof(*ns->v));
+
+		if (!grown) {
+			free(name);
+			return set_error(err, DLOCK_ENOMEM, "out of memory");
+		}
+		ns->v = grown;
+		ns->cap = ns->cap * 2 + 64;
+	}
+	ns->v[ns->n++] = name;
+	return 0;
+}
+
+/* Adds the lock names among one SCAN reply's keys. */
+static int add_scanned(struct session *s, const redisReply *keys,
+		       struct names *ns, struct dlock_error *err)
+{
+	for (size_t i = 0; i < keys->elements; i++) {
+		const redisReply *key = keys->element[i];
+		char *name = key->type == REDIS_REPLY_STRING ?
+			     redis_keys_name_of(key->str, s->cfg->prefix) :
+			     NULL;
+
+		if (!name || dlock_check_name(name, NULL)) {
+			free(name);
+			continue;
+		}
+		if (names_add(ns, name, err))
+			return DLOCK_ENOMEM;
+	}
+	return 0;
+}
+
+/* The names of the locks matching glob, found with SCAN (never KEYS). */
+static int scan_names(struct session *s, const char *glob, struct names *ns,
+		      struct dlock_error *err)
+{
+	char cursor[32] = "0", *pattern = redis_keys_pattern(s->cfg->prefix,
+							     glob);
+	int rc = 0;
+
+	if (!pattern)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	rc = dlock_connect(d, err);
 	do {
 		const char *argv[] = { "SCAN", cursor, "MATCH", pattern,
 				       "COUNT", SCAN_BATCH };
+		int64_t deadline = session_deadline(s);
 		redisReply *r = NULL;
+		struct conn *c;
 
+		rc = session_node(s, pattern, deadline, &c, err);
 		if (rc)
 			break;
-		rc = conn_call(d->conn, now_ms() + d->cfg->connect_timeout_ms,
-			       -1, 6, argv, NULL, &r, err);
-		if (rc) {
-			drop_conn(d);
-			break;
-		}
-		rc = reply_error(d->conn, r, "list keys (SCAN)", err);
+		rc = conn_call(c, deadline, -1, 6, argv, NULL, &r, err);
+		rc = session_done(s, c, rc, r, "list keys (SCAN)", err);
 		if (!rc && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 			    r->element[0]->type != REDIS_REPLY_STRING ||
 			    r->element[1]->type != REDIS_REPLY_ARRAY))
-			rc = bad_reply(d, "SCAN", err);
-		for (size_t i = 0; !rc && i < r->element[1]->elements; i++) {
-			char *name = name_of_key(r->element[1]->element[i]->str,
-						 d->cfg->prefix);
-
-			if (!name || dlock_check_name(name, NULL)) {
-				free(name);
-				continue;
-			}
-			if (nnames == cap) {
-				char **grown = realloc(names, (cap * 2 + 64) *
-							      sizeof(*names));
-
-				if (!grown) {
-					free(name);
-					rc = set_error(err, DLOCK_ENOMEM,
-						       "out of memory");
-					break;
-				}
-				names = grown;
-				cap = cap * 2 + 64;
-			}
-			names[nnames++] = name;
-		}
+			rc = session_bad_reply(s, c, "SCAN", err);
+		if (!rc)
+			rc = add_scanned(s, r->element[1], ns, err);
 		if (!rc)
 			snprintf(cursor, sizeof(cursor), "%s",
 				 r->element[0]->str);
 		freeReplyObject(r);
 	} while (!rc && strcmp(cursor, "0") != 0);
 	free(pattern);
-	nnames = sort_unique(names, nnames);
-	if (!rc && nnames) {
-		struct dlock_status *first = NULL;
+	return rc;
+}
 
-		all = calloc(nnames, sizeof(*all));
-		if (!all)
-			rc = set_error(err, DLOCK_ENOMEM, "out of memory");
-		/* One call that loads the script, if the server lacks it. */
-		if (!rc)
-			rc = dlock_status_get(d, names[0], &first, err);
-		if (!rc && first->held)
-			all[(*count)++] = first;
-		else
-			dlock_status_free(first);
-		for (size_t i = 1; !rc && i < nnames; i += PIPELINE_BATCH) {
-			size_t n = nnames - i;
+/* Reads every named lock, keeping the held ones in out. */
+static int read_all(struct session *s, char **names, size_t n,
+		    struct dlock_status **out, size_t *count,
+		    struct dlock_error *err)
+{
+	struct dlock_status *first = NULL;
+	/* One call that loads the script, if the server lacks it. */
+	int rc = redis_status(s, names[0], &first, err);
 
-			rc = inspect_batch(d, names + i, n < PIPELINE_BATCH ?
-					   n : PIPELINE_BATCH, all, count, err);
-		}
+	if (!rc && first->held)
+		out[(*count)++] = first;
+	else
+		dlock_status_free(first);
+	for (size_t i = 1; !rc && i < n; i += PIPELINE_BATCH) {
+		size_t left = n - i;
+
+		rc = inspect_batch(s, names + i, left < PIPELINE_BATCH ?
+				   left : PIPELINE_BATCH, out, count, err);
 	}
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
+	return rc;
+}
+
+int redis_list(struct session *s, const char *glob,
+	       struct dlock_status ***out, size_t *count,
+	       struct dlock_error *err)
+{
+	struct dlock_status **all = NULL;
+	struct names ns = { 0 };
+	int rc = scan_names(s, glob, &ns, err);
+
+	ns.n = sort_unique(ns.v, ns.n);
+	if (!rc && ns.n) {
+		all = calloc(ns.n, sizeof(*all));
+		rc = all ? read_all(s, ns.v, ns.n, all, count, err) :
+		     set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	names_clear(&ns);
 	if (rc) {
 		for (size_t i = 0; i < *count; i++)
 			dlock_status_free(all[i]);
@@ -451,94 +395,79 @@ int dlock_list(struct dlock *d, const char *glob, struct dlock_status ***out,
 }
 
 /* Runs the renew or release script for owner, mode unknown ("?"). */
-static int by_owner(struct dlock *d, struct script *s, const char *name,
+static int by_owner(struct session *s, bool renew, const char *name,
 		    const char *owner, int64_t ttl_ms, struct dlock_error *err)
 {
-	char *holder = NULL, expiry[24];
-	struct lock_keys k;
+	int64_t deadline = session_deadline(s);
+	struct redis_keys k;
 	redisReply *r = NULL;
+	struct conn *c;
 	int rc;
 
-	if (dlock_check_name(name, err))
-		return DLOCK_EUSAGE;
-	rc = keys_init(&k, d->cfg->prefix, name, err);
+	rc = redis_keys_init(&k, s->cfg->prefix, name, owner, err);
 	if (rc)
 		return rc;
-	if (asprintf(&holder, "%s:holder:%s", k.base, owner) < 0) {
-		keys_clear(&k);
-		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	}
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)ttl_ms);
-	if (s == &script_renew) {
-		const char *keys[] = { k.base, holder, k.holders, k.kind };
-		const char *args[] = { owner, expiry, "?" };
-
-		rc = call_script(d, s, 4, keys, 3, args, &r, err);
-	} else {
-		const char *keys[] = { k.base, holder, k.queue, k.waiters,
-				       k.holders, k.kind };
-		const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, "?" };
-
-		rc = call_script(d, s, 6, keys, 3, args, &r, err);
-	}
-	if (!rc)
-		rc = reply_error(d->conn, r, "run the script", err);
+	rc = session_node(s, k.lock, deadline, &c, err);
+	if (rc)
+		goto out;
+	rc = renew ? call_renew(c, &k, owner, ttl_ms, '?', deadline, -1, &r,
+				err) :
+	     call_release(c, &k, owner, '?', deadline, &r, err);
+	rc = session_done(s, c, rc, r, "run the script", err);
 	if (!rc && r->type != REDIS_REPLY_INTEGER)
-		rc = bad_reply(d, "a by-token request", err);
+		rc = session_bad_reply(s, c, "a by-token request", err);
 	if (!rc && r->integer != 1)
 		rc = set_error(err, DLOCK_ELOST,
 			       "lock '%s' is not held by owner %s: its lease "
 			       "ran out, it was released or taken over, or "
 			       "the token is wrong", name, owner);
+out:
 	freeReplyObject(r);
-	free(holder);
-	keys_clear(&k);
+	redis_keys_clear(&k);
 	return rc;
 }
 
-static int check_owner(const char *owner, struct dlock_error *err)
-{
-	size_t len = strlen(owner);
-
-	for (size_t i = 0; i < len; i++)
-		if (!((owner[i] >= '0' && owner[i] <= '9') ||
-		      (owner[i] >= 'a' && owner[i] <= 'f')))
-			len = 0;
-	if (len != 32)
-		return set_error(err, DLOCK_EUSAGE,
-				 "invalid owner token '%.40s': it is the 32 "
-				 "hex digits 'dlock acquire' printed", owner);
-	return 0;
-}
-
-int dlock_renew_owner(struct dlock *d, const char *name, const char *owner,
+int redis_renew_owner(struct session *s, const char *name, const char *owner,
 		      int64_t ttl_ms, struct dlock_error *err)
 {
-	if (check_owner(owner, err))
-		return DLOCK_EUSAGE;
-	return by_owner(d, &script_renew, name, owner, ttl_ms, err);
+	return by_owner(s, true, name, owner, ttl_ms, err);
 }
 
-int dlock_release_owner(struct dlock *d, const char *name, const char *owner,
-			struct dlock_error *err)
+int redis_release_owner(struct session *s, const char *name,
+			const char *owner, struct dlock_error *err)
 {
-	if (check_owner(owner, err))
-		return DLOCK_EUSAGE;
-	return by_owner(d, &script_release, name, owner, 0, err);
+	return by_owner(s, false, name, owner, 0, err);
 }
 
-int dlock_force_release(struct dlock *d, const char *name,
+/* Fills h from a forced release's {owner, {field, value, ...}}. */
+static bool parse_evicted(const redisReply *e, struct dlock_holder *h)
+{
+	redisReply ends = { .type = REDIS_REPLY_INTEGER, .integer = -1 };
+	redisReply *parts[3];
+	redisReply triple = { .type = REDIS_REPLY_ARRAY, .elements = 3,
+			      .element = parts };
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return false;
+	/* The status parser's shape, with no lease end. */
+	parts[0] = e->element[0];
+	parts[1] = &ends;
+	parts[2] = e->element[1];
+	return parse_holder(&triple, 0, -1, h);
+}
+
+int redis_force_release(struct session *s, const char *name,
 			struct dlock_status **evicted,
 			struct dlock_error *err)
 {
-	const char *args[] = { HEARTBEAT_WINDOW_TEXT };
-	struct dlock_status *st;
+	struct dlock_status *st = NULL;
 	redisReply *r;
-	int rc = run_on_lock(d, &script_force_release, name, 1, args,
-			     "release the lock by force", &r, err);
+	int rc = run_on_lock(s, name, true, &r, err);
 
 	if (!rc && r->type != REDIS_REPLY_ARRAY)
-		rc = bad_reply(d, "a forced release", err);
+		rc = set_error(err, DLOCK_ESERVER, "unexpected reply to a "
+			       "forced release from the server; is the key "
+			       "prefix shared with something else?");
 	if (!rc) {
 		st = calloc(1, sizeof(*st));
 		if (st) {
@@ -546,31 +475,17 @@ int dlock_force_release(struct dlock *d, const char *name,
 			st->holders = calloc(r->elements + 1,
 					     sizeof(*st->holders));
 		}
-		if (!st || !st->name || !st->holders) {
-			dlock_status_free(st);
+		if (!st || !st->name || !st->holders)
 			rc = set_error(err, DLOCK_ENOMEM, "out of memory");
-		}
 	}
-	for (size_t i = 0; !rc && i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-
-		/* {owner, fields}: reuse the status parser's shape. */
-		if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
-			redisReply ends = { .type = REDIS_REPLY_INTEGER,
-					    .integer = -1 };
-			redisReply *parts[3] = { e->element[0], &ends,
-						 e->element[1] };
-			redisReply triple = { .type = REDIS_REPLY_ARRAY,
-					      .elements = 3, .element = parts };
-
-			if (parse_holder(&triple, 0, -1,
-					 &st->holders[st->nholders]))
-				st->nholders++;
-		}
-	}
+	for (size_t i = 0; !rc && i < r->elements; i++)
+		if (parse_evicted(r->element[i], &st->holders[st->nholders]))
+			st->nholders++;
 	if (!rc) {
 		st->held = st->nholders > 0;
 		*evicted = st;
+	} else {
+		dlock_status_free(st);
 	}
 	freeReplyObject(r);
 	return rc;

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One C call per Lua script: the only place that knows each script's
+ * KEYS and ARGV order (the scripts' own comments say what they mean).
+ * Each returns 0 with the raw reply, which may be an error reply (see
+ * reply_error()), or a connection error; cancel_fd is as for conn_call().
+ */
+#ifndef DLOCK_REDIS_CALLS_H
+#define DLOCK_REDIS_CALLS_H
+
+#include "backend.h"
+#include "conn.h"
+#include "keys.h"
+
+/* The scripts' name for a mode: 'x', 's', 'l'; '?' when unknown. */
+char redis_mode_char(int mode);
+
+struct acquire_call {
+	const char *owner;
+	int64_t expiry_ms;	/* server-side life: lease + lock delay */
+	int64_t ttl_ms;
+	const struct holder_meta *meta;
+	bool grab;		/* take a free lock ahead of the queue */
+	bool join;		/* queue up when busy */
+	bool want_place;	/* report our place in the queue */
+	int mode;
+	long limit;
+};
+
+int call_acquire(struct conn *c, const struct redis_keys *k,
+		 const struct acquire_call *a, int64_t deadline,
+		 redisReply **r, struct dlock_error *err);
+
+int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
+	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
+	       redisReply **r, struct dlock_error *err);
+
+int call_release(struct conn *c, const struct redis_keys *k,
+		 const char *owner, char mode, int64_t deadline,
+		 redisReply **r, struct dlock_error *err);
+
+int call_leave(struct conn *c, const struct redis_keys *k, const char *owner,
+	       char mode, int64_t deadline, redisReply **r,
+	       struct dlock_error *err);
+
+int call_inspect(struct conn *c, const struct redis_keys *k, int64_t deadline,
+		 redisReply **r, struct dlock_error *err);
+
+/* The EVALSHA command line of call_inspect(), for a pipeline. */
+#define INSPECT_ARGC 8
+void inspect_argv(const struct redis_keys *k, const char *argv[INSPECT_ARGC]);
+
+int call_force_release(struct conn *c, const struct redis_keys *k,
+		       int64_t deadline, redisReply **r,
+		       struct dlock_error *err);
+
+#endif

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/* One Redis server behind the backend seam: sessions and lock operations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis.h"
+#include "scripts.h"
+
+int64_t session_deadline(const struct session *s)
+{
+	return now_ms() + s->cfg->connect_timeout_ms;
+}
+
+int session_node(struct session *s, const char *key, int64_t deadline,
+		 struct conn **c, struct dlock_error *err)
+{
+	return s->router->ops->node_for(s->router, key, deadline, c, err);
+}
+
+void session_drop(struct session *s, struct conn *c)
+{
+	s->router->ops->drop(s->router, c);
+}
+
+int session_done(struct session *s, struct conn *c, int rc,
+		 const redisReply *r, const char *what,
+		 struct dlock_error *err)
+{
+	if (rc) {
+		session_drop(s, c);
+		return rc;
+	}
+	/* A connection alone proves little: a TLS port accepts too. */
+	s->reached = true;
+	return reply_error(c, r, what, err);
+}
+
+int session_bad_reply(struct session *s, struct conn *c, const char *what,
+		      struct dlock_error *err)
+{
+	session_drop(s, c);
+	return set_error(err, DLOCK_ESERVER,
+			 "unexpected reply to %s from the server; is the "
+			 "key prefix shared with something else?", what);
+}
+
+static int redis_session_open(const struct dlock_config *cfg,
+			      struct session **out, struct dlock_error *err)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	s->cfg = cfg;
+	rc = router_direct_open(cfg, 0, &s->router, err);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void redis_session_close(struct session *s)
+{
+	s->router->ops->close(s->router);
+	free(s);
+}
+
+static int redis_connect(struct session *s, struct dlock_error *err)
+{
+	struct conn *c;
+
+	return session_node(s, NULL, session_deadline(s), &c, err);
+}
+
+static bool redis_reached(const struct session *s)
+{
+	return s->reached;
+}
+
+static int redis_lock_init(struct session *s, struct dlock_lock *lock,
+			   struct dlock_error *err)
+{
+	struct backend_lock *impl = calloc(1, sizeof(*impl));
+	int rc;
+
+	if (!impl)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	rc = redis_keys_init(&impl->keys, s->cfg->prefix, lock->name,
+			     lock->owner, err);
+	if (rc) {
+		free(impl);
+		return rc;
+	}
+	lock->impl = impl;
+	return 0;
+}
+
+static void redis_lock_free(struct backend_lock *impl)
+{
+	redis_keys_clear(&impl->keys);
+	free(impl);
+}
+
+/* Sends one command; *match tells whether the reply is the string want. */
+static int ask(struct session *s, int argc, const char **argv,
+	       const char *want, bool *match, struct dlock_error *err)
+{
+	int64_t deadline = session_deadline(s);
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc = session_node(s, argv[1], deadline, &c, err);
+
+	if (rc)
+		return rc;
+	rc = conn_call(c, deadline, -1, argc, argv, NULL, &r, err);
+	rc = session_done(s, c, rc, r, "read the lock", err);
+	*match = !rc && r->type == REDIS_REPLY_STRING &&
+		 (!want || strcmp(r->str, want) == 0);
+	freeReplyObject(r);
+	return rc;
+}
+
+static int redis_held_by(struct session *s, const struct dlock_lock *lock,
+			 const char *owner, enum holding *how,
+			 struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	const char *get[] = { "GET", k->lock };
+	const char *score[] = { "ZSCORE", k->holders, owner };
+	bool match = false;
+	int rc;
+
+	*how = HOLDS_NOTHING;
+	/* A semaphore's main key holds the shared marker, never an owner. */
+	if (lock->mode != DLOCK_LIMIT) {
+		rc = ask(s, 2, get, owner, &match, err);
+		if (rc || match) {
+			*how = match ? HOLDS_EXCLUSIVE : HOLDS_NOTHING;
+			return rc;
+		}
+	}
+	rc = ask(s, 3, score, NULL, &match, err);
+	if (!rc && match)
+		*how = HOLDS_SHARED;
+	return rc;
+}
+
+static bool acquire_reply_ok(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER)
+		return false;
+	switch (r->element[0]->integer) {
+	case 1:
+		return r->element[1]->type == REDIS_REPLY_INTEGER &&
+		       r->element[1]->integer > 0;
+	case -1:
+		return r->elements == 3 &&
+		       r->element[1]->type == REDIS_REPLY_STRING &&
+		       r->element[2]->type == REDIS_REPLY_INTEGER;
+	case 0:
+		return r->elements == 12 &&
+		       r->element[1]->type == REDIS_REPLY_INTEGER &&
+		       r->element[8]->type == REDIS_REPLY_INTEGER &&
+		       r->element[9]->type == REDIS_REPLY_INTEGER &&
+		       r->element[10]->type == REDIS_REPLY_INTEGER &&
+		       r->element[11]->type == REDIS_REPLY_STRING;
+	}
+	return false;
+}
+
+static int kind_of(const char *s)
+{
+	if (strcmp(s, "s") == 0)
+		return DLOCK_SHARED;
+	if (strcmp(s, "l") == 0)
+		return DLOCK_LIMIT;
+	return DLOCK_EXCLUSIVE;
+}
+
+static void copy_str(char *buf, size_t size, const redisReply *r)
+{
+	snprintf(buf, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+}
+
+/*
+ * A busy reply: {0, pttl, holder owner, host, pid, user, age, command,
+ * place, ms until the heartbeat of the waiter ahead runs out, number of
+ * shared or counting holders, their kind}.
+ */
+static void parse_busy(const redisReply *r, struct try_result *res)
+{
+	long long pttl = r->element[1]->integer;
+	long long head_wait = r->element[9]->integer;
+	const redisReply *age = r->element[6];
+
+	res->outcome = TRY_BUSY;
+	/* Look again at a heartbeat, the holder's lease, the waiter ahead. */
+	res->look_again_ms = HEARTBEAT_MS;
+	if (pttl >= 0 && pttl < res->look_again_ms)
+		res->look_again_ms = pttl;
+	if (head_wait >= 0 && head_wait < res->look_again_ms)
+		res->look_again_ms = head_wait;
+	res->place = r->element[8]->integer;
+	res->age_ms = age->type == REDIS_REPLY_INTEGER ? age->integer : -1;
+	res->shared_holders = r->element[10]->integer;
+	res->shared_kind = kind_of(r->element[11]->str);
+	res->has_owner = r->element[2]->type == REDIS_REPLY_STRING;
+	copy_str(res->owner, sizeof(res->owner), r->element[2]);
+	res->has_details = r->element[3]->type == REDIS_REPLY_STRING;
+	copy_str(res->holder.host, sizeof(res->holder.host), r->element[3]);
+	copy_str(res->holder.pid, sizeof(res->holder.pid), r->element[4]);
+	copy_str(res->holder.user, sizeof(res->holder.user), r->element[5]);
+	copy_str(res->holder.command, sizeof(res->holder.command),
+		 r->element[7]);
+}
+
+static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
+			     const struct holder_meta *meta, bool join,
+			     bool want_place, struct try_result *res,
+			     struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	const struct acquire_call a = {
+		.owner = lock->owner,
+		.expiry_ms = lock->expiry_ms,
+		.ttl_ms = lock->ttl_ms,
+		.meta = meta,
+		.grab = lock->no_fifo,
+		.join = join,
+		.want_place = want_place,
+		.mode = lock->mode,
+		.limit = lock->limit,
+	};
+	int64_t deadline = session_deadline(s);
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc = session_node(s, k->lock, deadline, &c, err);
+
+	if (rc)
+		return rc;
+	memset(res, 0, sizeof(*res));
+	rc = call_acquire(c, k, &a, deadline, &r, err);
+	rc = session_done(s, c, rc, r, "run the acquire script", err);
+	if (rc)
+		goto out;
+	if (!acquire_reply_ok(r)) {
+		rc = session_bad_reply(s, c, "acquire", err);
+		goto out;
+	}
+	switch (r->element[0]->integer) {
+	case 1:
+		res->outcome = TRY_TAKEN;
+		snprintf(lock->fence, sizeof(lock->fence), "%lld",
+			 r->element[1]->integer);
+		break;
+	case -1:
+		res->outcome = TRY_WRONG_KIND;
+		res->held_kind = kind_of(r->element[1]->str);
+		res->held_limit = r->element[2]->integer;
+		break;
+	default:
+		parse_busy(r, res);
+	}
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Blocks on our wake-up list until a release wakes us, until until, or
+ * until the cancel descriptor is readable.
+ */
+static int redis_wait(struct session *s, struct dlock_lock *lock,
+		      int64_t until, const struct wait_hooks *hooks,
+		      struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	char timeout[32];
+	const char *argv[] = { "BLPOP", k->wake, timeout };
+	int64_t left = until - now_ms(), deadline;
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc;
+
+	if (left <= 0)
+		return 0;
+	/*
+	 * BLPOP's own time-out ends the wait, so the connection stays in
+	 * step; the client-side deadline is only a safety net.
+	 */
+	deadline = until + 1000 + s->cfg->connect_timeout_ms;
+	rc = session_node(s, k->wake, deadline, &c, err);
+	if (rc)
+		return rc;
+	if (s->whole_second_timeouts)
+		snprintf(timeout, sizeof(timeout), "%lld",
+			 (long long)((left + 999) / 1000));
+	else
+		snprintf(timeout, sizeof(timeout), "%lld.%03lld",
+			 (long long)(left / 1000), (long long)(left % 1000));
+	conn_set_tick(c, hooks->tick, hooks->tick_arg, hooks->tick_ms);
+	rc = conn_call(c, deadline, hooks->cancel_fd, 3, argv, NULL, &r, err);
+	if (!rc)
+		conn_set_tick(c, NULL, NULL, 0);
+	if (!rc && r->type == REDIS_REPLY_ERROR && !s->whole_second_timeouts &&
+	    strstr(r->str, "timeout is not")) {
+		s->whole_second_timeouts = true;
+		freeReplyObject(r);
+		return redis_wait(s, lock, until, hooks, err);
+	}
+	rc = session_done(s, c, rc, r, "wait for the lock (BLPOP)", err);
+	freeReplyObject(r);
+	return rc;
+}
+
+static void redis_leave(struct session *s, struct dlock_lock *lock)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	int64_t deadline = session_deadline(s);
+	struct dlock_error ignored;
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc = session_node(s, k->lock, deadline, &c, &ignored);
+
+	if (rc)
+		return;
+	rc = call_leave(c, k, lock->owner, redis_mode_char(lock->mode),
+			deadline, &r, &ignored);
+	session_done(s, c, rc, r, "leave the queue", &ignored);
+	freeReplyObject(r);
+}
+
+static int redis_renew(struct session *s, struct dlock_lock *lock,
+		       int64_t deadline, int cancel_fd,
+		       enum renew_result *res, struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc = session_node(s, k->lock, deadline, &c, err);
+
+	if (rc)
+		return rc;
+	rc = call_renew(c, k, lock->owner, lock->expiry_ms,
+			redis_mode_char(lock->mode), deadline, cancel_fd, &r,
+			err);
+	rc = session_done(s, c, rc, r, "run the renew script", err);
+	if (!rc && (r->type != REDIS_REPLY_INTEGER || r->integer < -1 ||
+		    r->integer > 1))
+		rc = session_bad_reply(s, c, "renew", err);
+	if (!rc)
+		*res = r->integer == 1 ? RENEWED : r->integer == 0 ?
+		       RENEW_GONE : RENEW_TAKEN_OVER;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int redis_release(struct session *s, struct dlock_lock *lock,
+			 bool *was_ours, struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	int64_t deadline = session_deadline(s);
+	redisReply *r = NULL;
+	struct conn *c;
+	int rc = session_node(s, k->lock, deadline, &c, err);
+
+	if (rc)
+		return rc;
+	rc = call_release(c, k, lock->owner, redis_mode_char(lock->mode),
+			  deadline, &r, err);
+	rc = session_done(s, c, rc, r, "run the release script", err);
+	if (!rc && r->type != REDIS_REPLY_INTEGER)
+		rc = session_bad_reply(s, c, "release", err);
+	if (!rc)
+		*was_ours = r->integer == 1;
+	freeReplyObject(r);
+	return rc;
+}
+
+const struct backend_ops redis_backend = {
+	.version = BACKEND_OPS_VERSION,
+	.name = "redis",
+	.caps = CAP_FIFO | CAP_SHARED | CAP_LIMIT | CAP_LOCK_DELAY |
+		CAP_MONOTONIC_FENCE,
+	.session_open = redis_session_open,
+	.session_close = redis_session_close,
+	.connect = redis_connect,
+	.reached = redis_reached,
+	.lock_init = redis_lock_init,
+	.lock_free = redis_lock_free,
+	.held_by = redis_held_by,
+	.try_acquire = redis_try_acquire,
+	.wait = redis_wait,
+	.leave = redis_leave,
+	.renew = redis_renew,
+	.release = redis_release,
+	.status = redis_status,
+	.list = redis_list,
+	.renew_owner = redis_renew_owner,
+	.release_owner = redis_release_owner,
+	.force_release = redis_force_release,
+	.doctor = redis_doctor,
+};
