@@ -375,8 +375,8 @@ int redis_list(struct session *s, const char *glob,
 	struct names ns = { 0 };
 	int rc = scan_names(s, glob, &ns, err);
 
-	ns.n = sort_unique(ns.v, ns.n);
 	if (!rc && ns.n) {
+		ns.n = sort_unique(ns.v, ns.n);
 		all = calloc(ns.n, sizeof(*all));
 		rc = all ? read_all(s, ns.v, ns.n, all, count, err) :
 		     set_error(err, DLOCK_ENOMEM, "out of memory");
