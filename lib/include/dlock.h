@@ -115,7 +115,7 @@ int dlock_config_set_option(struct dlock_config *cfg, const char *key,
  */
 int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err);
 
-/* Number of server URLs after resolution (more than one: quorum mode). */
+/* Number of server URLs after resolution. */
 size_t dlock_config_url_count(const struct dlock_config *cfg);
 
 /*
@@ -227,9 +227,11 @@ enum { DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT };
 
 /*
  * Takes lock name, waiting as opts says: in a FIFO queue, woken by the
- * release of the holder ahead, sending a heartbeat every 2 s. On success
- * stores the lock in *out. Returns 0; DLOCK_EBUSY when not waiting and the lock is held;
- * DLOCK_ETIMEDOUT when the wait ran out; DLOCK_ECANCELED; or a connection,
+ * release of the holder ahead, sending a heartbeat every 2 s. A request
+ * the lock service cannot honour (a kind of lock, --lock-delay) is
+ * refused with DLOCK_EUSAGE before anything is sent. On success stores
+ * the lock in *out. Returns 0; DLOCK_EBUSY when not waiting and the lock
+ * is held; DLOCK_ETIMEDOUT when the wait ran out; DLOCK_ECANCELED; or a connection,
  * authentication or server error. A wait without a deadline rides out
  * connection failures after the first successful connection, retrying with
  * backoff; a wait with a deadline does so until the deadline.
