@@ -89,30 +89,37 @@ static bool sleep_until(struct dlock_lease *ls, int64_t deadline)
 	return stop;
 }
 
-static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
-			 const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Ends the lease with why, and fires the event descriptor. */
+static void end_lease(struct dlock_lease *ls, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
 
-static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
-			 const char *fmt, ...)
+static void end_lease(struct dlock_lease *ls, const char *fmt, ...)
 {
-	char reason[DLOCK_ERRMSG_MAX / 2], when[32];
 	uint64_t one = 1;
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	format_wall(last_ok_wall, when, sizeof(when));
 	pthread_mutex_lock(&ls->mu);
 	ls->lost = true;
-	set_error(&ls->why, DLOCK_ELOST,
-		  "lost lock '%s': %s; the last successful renewal was at %s "
-		  "(%.1fs ago)", ls->lock->name, reason, when,
-		  (double)(wall_ms() - last_ok_wall) / 1000);
+	ls->why.code = DLOCK_ELOST;
+	va_start(ap, fmt);
+	vsnprintf(ls->why.msg, sizeof(ls->why.msg), fmt, ap);
+	va_end(ap);
 	pthread_mutex_unlock(&ls->mu);
 	if (write(ls->event_fd, &one, sizeof(one)) < 0) {
 		/* An eventfd write fails only on overflow: already signalled. */
 	}
+}
+
+/* The lock was lost: say why, and when it was last known to be ours. */
+static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
+			 const char *reason)
+{
+	char when[32];
+
+	format_wall(last_ok_wall, when, sizeof(when));
+	end_lease(ls, "lost lock '%s': %s; the last successful renewal was "
+		  "at %s (%.1fs ago)", ls->lock->name, reason, when,
+		  (double)(wall_ms() - last_ok_wall) / 1000);
 }
 
 static void *lease_main(void *arg)
@@ -133,15 +140,18 @@ static void *lease_main(void *arg)
 		int rc;
 
 		if (sent_at >= hold_end) {
-			declare_lost(ls, last_ok_wall, "held for --max-hold "
-				     "%.3gs, so it is no longer renewed",
-				     (double)ls->opts.max_hold_ms / 1000);
+			/* Not a loss: the lock is still ours, by design. */
+			end_lease(ls, "lock '%s' ran past --max-hold %.3gs",
+				  l->name, (double)ls->opts.max_hold_ms / 1000);
 			break;
 		}
 		if (sent_at >= lease_end) {
-			declare_lost(ls, last_ok_wall, "no renewal succeeded "
-				     "in time (last error: %s)",
-				     err.msg[0] ? err.msg : "none");
+			char reason[DLOCK_ERRMSG_MAX / 2];
+
+			snprintf(reason, sizeof(reason), "no renewal succeeded "
+				 "in time (last error: %s)",
+				 err.msg[0] ? err.msg : "none");
+			declare_lost(ls, last_ok_wall, reason);
 			break;
 		}
 		deadline = sent_at + ls->client->cfg->connect_timeout_ms;

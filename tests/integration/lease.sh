@@ -108,6 +108,9 @@ is "--lost-exit-code sets the status" 99 "$WAIT_STATUS"
 [ -e "$TMP/term" ] && not_ok "--on-lost KILL sent TERM" ||
 	ok "--on-lost KILL: no TERM reached the command"
 like "--on-lost KILL is named in the message" "$(cat "$TMP/err")" "SIGKILL now"
+like "--max-hold running out says so" "$(cat "$TMP/err")" \
+	"^dlock: lock 'k' ran past --max-hold 0.3s; stopping the command"
+unlike "... and is not called a lost lock" "$(cat "$TMP/err")" "lost lock|last successful renewal"
 
 rm -f "$TMP/started"
 start=$(now_ms)
