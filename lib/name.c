@@ -40,9 +40,36 @@ int dlock_check_name(const char *name, struct dlock_error *err)
 	return 0;
 }
 
+/*
+ * Checks the brackets of a glob: each [ closed by a later ], with
+ * something inside, and ^ only to negate a class (no name has a ^).
+ */
+static const char *glob_brackets(const char *glob)
+{
+	const char *open = NULL;
+
+	for (const char *p = glob; *p; p++) {
+		if (open && *p == ']') {
+			if (p == open + 1 || (p == open + 2 && open[1] == '^'))
+				return "a [ ] class is empty";
+			open = NULL;
+		} else if (open && *p == '[') {
+			return "a [ inside [ ] has no meaning";
+		} else if (!open && *p == '[') {
+			open = p;
+		} else if (!open && *p == ']') {
+			return "a ] has no [ before it";
+		} else if (*p == '^' && p != open + 1) {
+			return "^ may only open a class, as in [^a-c]";
+		}
+	}
+	return open ? "a [ is not closed by ]" : NULL;
+}
+
 int dlock_check_glob(const char *glob, struct dlock_error *err)
 {
 	size_t len = strlen(glob);
+	const char *why;
 
 	if (len == 0 || len > DLOCK_NAME_MAX)
 		return set_error(err, DLOCK_EUSAGE, "invalid pattern '%.*s': "
@@ -57,6 +84,10 @@ int dlock_check_glob(const char *glob, struct dlock_error *err)
 					 "invalid pattern '%s': use name "
 					 "characters and * ? [ ]", glob);
 	}
+	why = glob_brackets(glob);
+	if (why)
+		return set_error(err, DLOCK_EUSAGE, "invalid pattern '%s': %s",
+				 glob, why);
 	return 0;
 }
 

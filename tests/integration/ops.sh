@@ -87,6 +87,9 @@ is "list without a glob sees them too" 300 "$("$DLOCK" list | grep -c '^many-')"
 is "list of a glob that matches nothing prints nothing" "" "$("$DLOCK" list 'nope-*')"
 "$DLOCK" list 'a{b' 2>"$TMP/err"
 is "list with a bad glob: 64" 64 $?
+"$DLOCK" list 'many-[0-9' 2>"$TMP/err"
+is "list with an unclosed [: 64" 64 $?
+like "... saying what is wrong" "$(cat "$TMP/err")" "invalid pattern 'many-\[0-9': a \[ is not closed by \]"
 
 # acquire, renew, release.
 tok=$("$DLOCK" acquire --ttl 3s job 2>"$TMP/err")
