@@ -39,7 +39,7 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 DLOCK = $(BUILD)/dlock
 
 .PHONY: all check unit integration install uninstall clean asan tsan \
-	lint demo deps bench torture
+	lint demo deps bench torture scripts
 
 all: $(DLOCK)
 
@@ -51,6 +51,29 @@ $(BUILD)/cmd/%.o: cmd/%.c | deps-present
 $(BUILD)/lib/%.o: lib/%.c | deps-present
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilib/include -Ilib -c -o $@ $<
+
+# The Lua scripts. Each one the server runs is common.lua followed by the
+# script's own file: "make scripts" writes those texts to $(BUILD)/scripts/,
+# for redis-cli --eval, and embed.sh turns the very same files into the C
+# text that scripts.c includes, each with its SHA-1. scripts.o depends on
+# that through its -MMD file; the explicit rule is for the first build.
+LUA_DIR = lib/redis/scripts
+LUA_NAMES = $(filter-out common,$(notdir $(basename \
+	$(wildcard $(LUA_DIR)/*.lua))))
+LUA_FULL = $(LUA_NAMES:%=$(BUILD)/scripts/%.lua)
+
+scripts: $(LUA_FULL)
+
+$(BUILD)/scripts/%.lua: $(LUA_DIR)/common.lua $(LUA_DIR)/%.lua
+	@mkdir -p $(dir $@)
+	cat $^ >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/lua_scripts.c: $(LUA_DIR)/embed.sh $(LUA_FULL)
+	@mkdir -p $(dir $@)
+	sh $(LUA_DIR)/embed.sh $(LUA_FULL) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/redis/scripts.o: $(BUILD)/gen/lua_scripts.c
+$(BUILD)/lib/redis/scripts.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/libdlock.a: $(LIB_OBJ)
 	rm -f $@

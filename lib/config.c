@@ -412,100 +412,124 @@ static int resolve_urls(struct dlock_config *cfg,
 	return 0;
 }
 
+/* --prefix, then DLOCK_PREFIX (even empty), then the file, then dlock:. */
+static int resolve_prefix(struct dlock_config *cfg,
+			  const struct file_settings *fs,
+			  struct dlock_error *err)
+{
+	const char *v = getenv("DLOCK_PREFIX");
+	struct dlock_error why;
+
+	if (cfg->prefix)
+		return 0;
+	if (v) {
+		if (check_prefix(v, &why))
+			return set_error(err, DLOCK_EUSAGE, "DLOCK_PREFIX: %s",
+					 why.msg);
+	} else if ((v = file_value(fs, "prefix"))) {
+		if (check_prefix(v, &why))
+			return set_error(err, DLOCK_ECONFIG, "config file: %s",
+					 why.msg);
+	} else {
+		v = DEFAULT_PREFIX;
+	}
+	return replace(&cfg->prefix, v, err);
+}
+
+static int resolve_connect_timeout(struct dlock_config *cfg,
+				   const struct file_settings *fs,
+				   struct dlock_error *err)
+{
+	const char *v = file_value(fs, "connect-timeout");
+	struct dlock_error why;
+
+	if (cfg->connect_timeout_set)
+		return 0;
+	cfg->connect_timeout_ms = DLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (v && parse_timeout(v, "config file: connect-timeout",
+			       &cfg->connect_timeout_ms, &why))
+		return set_error(err, DLOCK_ECONFIG, "%s", why.msg);
+	return 0;
+}
+
+/* The settings that only an option or the file can give, as they are. */
+static int resolve_file_strings(struct dlock_config *cfg,
+				const struct file_settings *fs,
+				struct dlock_error *err)
+{
+	static const char *const keys[] = {
+		"user", "tls-ca", "tls-cert", "tls-key", "tls-server-name",
+	};
+	char **slots[] = { &cfg->user, &cfg->tls_ca, &cfg->tls_cert,
+			   &cfg->tls_key, &cfg->tls_server_name };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < ARRAY_SIZE(slots); i++) {
+		const char *v = file_value(fs, keys[i]);
+
+		if (!*slots[i] && v)
+			rc = replace(slots[i], v, err);
+	}
+	return rc;
+}
+
+/* The first of the sources in the order the manual gives. */
+static int resolve_password(struct dlock_config *cfg,
+			    const struct file_settings *fs,
+			    struct dlock_error *err)
+{
+	const char *v;
+
+	if (cfg->password_file)
+		return read_password_file(cfg, cfg->password_file, err);
+	if ((v = getenv("DLOCK_PASSWORD")) && *v)
+		return replace(&cfg->password, v, err);
+	if ((v = getenv("REDISCLI_AUTH")) && *v)
+		return replace(&cfg->password, v, err);
+	if ((v = file_value(fs, "password-file")))
+		return read_password_file(cfg, v, err);
+	if ((v = file_value(fs, "password")))
+		return replace(&cfg->password, v, err);
+	return 0;
+}
+
+static int check_credentials(const struct dlock_config *cfg,
+			     struct dlock_error *err)
+{
+	for (size_t i = 0; i < cfg->nurls; i++) {
+		const struct url *u = &cfg->urls[i];
+		const char *user = cfg->user ? cfg->user : u->user;
+
+		if (user && !cfg->password && !u->password)
+			return set_error(err, DLOCK_ECONFIG,
+					 "user '%s' is given without a "
+					 "password; set DLOCK_PASSWORD or "
+					 "--password-file", user);
+	}
+	return 0;
+}
+
 int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err)
 {
 	struct file_settings fs = { 0 };
-	struct dlock_error why;
-	const char *v;
 	int rc;
 
 	if (cfg->resolved)
 		return 0;
 	rc = read_config_file(cfg, &fs, err);
-	if (rc)
-		goto out;
-	rc = resolve_urls(cfg, &fs, err);
-	if (rc)
-		goto out;
-
-	if (!cfg->prefix) {
-		v = getenv("DLOCK_PREFIX");
-		if (v) {
-			if (check_prefix(v, &why)) {
-				rc = set_error(err, DLOCK_EUSAGE,
-					       "DLOCK_PREFIX: %s", why.msg);
-				goto out;
-			}
-		} else if ((v = file_value(&fs, "prefix"))) {
-			if (check_prefix(v, &why)) {
-				rc = set_error(err, DLOCK_ECONFIG,
-					       "config file: %s", why.msg);
-				goto out;
-			}
-		} else {
-			v = DEFAULT_PREFIX;
-		}
-		rc = replace(&cfg->prefix, v, err);
-		if (rc)
-			goto out;
-	}
-
-	if (!cfg->connect_timeout_set) {
-		cfg->connect_timeout_ms = DLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
-		v = file_value(&fs, "connect-timeout");
-		if (v && parse_timeout(v, "config file: connect-timeout",
-				       &cfg->connect_timeout_ms, &why)) {
-			rc = set_error(err, DLOCK_ECONFIG, "%s", why.msg);
-			goto out;
-		}
-	}
-
-	if (!cfg->user && (v = file_value(&fs, "user"))) {
-		rc = replace(&cfg->user, v, err);
-		if (rc)
-			goto out;
-	}
-	{
-		static const char *const tls_keys[] = {
-			"tls-ca", "tls-cert", "tls-key", "tls-server-name",
-		};
-		char **slots[] = { &cfg->tls_ca, &cfg->tls_cert,
-				   &cfg->tls_key, &cfg->tls_server_name };
-
-		for (size_t i = 0; i < ARRAY_SIZE(slots); i++) {
-			v = file_value(&fs, tls_keys[i]);
-			if (!*slots[i] && v && (rc = replace(slots[i], v, err)))
-				goto out;
-		}
-	}
-
-	if (cfg->password_file) {
-		rc = read_password_file(cfg, cfg->password_file, err);
-	} else if ((v = getenv("DLOCK_PASSWORD")) && *v) {
-		rc = replace(&cfg->password, v, err);
-	} else if ((v = getenv("REDISCLI_AUTH")) && *v) {
-		rc = replace(&cfg->password, v, err);
-	} else if ((v = file_value(&fs, "password-file"))) {
-		rc = read_password_file(cfg, v, err);
-	} else if ((v = file_value(&fs, "password"))) {
-		rc = replace(&cfg->password, v, err);
-	}
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < cfg->nurls; i++) {
-		const struct url *u = &cfg->urls[i];
-		const char *user = cfg->user ? cfg->user : u->user;
-
-		if (user && !cfg->password && !u->password) {
-			rc = set_error(err, DLOCK_ECONFIG,
-				       "user '%s' is given without a password; "
-				       "set DLOCK_PASSWORD or --password-file",
-				       user);
-			goto out;
-		}
-	}
-	cfg->resolved = true;
-out:
+	if (!rc)
+		rc = resolve_urls(cfg, &fs, err);
+	if (!rc)
+		rc = resolve_prefix(cfg, &fs, err);
+	if (!rc)
+		rc = resolve_connect_timeout(cfg, &fs, err);
+	if (!rc)
+		rc = resolve_file_strings(cfg, &fs, err);
+	if (!rc)
+		rc = resolve_password(cfg, &fs, err);
+	if (!rc)
+		rc = check_credentials(cfg, err);
+	cfg->resolved = !rc;
 	file_settings_clear(&fs);
 	return rc;
 }

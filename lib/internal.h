@@ -36,9 +36,6 @@ void free_secret(char *s);
 /* Fills buf with 2*len+1 bytes: len random bytes in hex. */
 int random_hex(char *buf, size_t len, struct dlock_error *err);
 
-/* SHA-1 of data, as 40 lower-case hex digits and a NUL. */
-void sha1_hex(const void *data, size_t len, char out[41]);
-
 /* ---- URLs ---- */
 
 enum url_kind { URL_TCP, URL_UNIX };

@@ -62,8 +62,12 @@ struct dlock_error {
 #define DLOCK_DEFAULT_CONNECT_TIMEOUT_MS 3000
 
 /*
- * Parses a duration: "250ms", "1.5" (seconds, as flock), "30s", "5m", "2h".
- * Stores milliseconds in *ms. Zero is accepted only when allow_zero is set.
+ * Parses a duration: "250ms", "1.5" (seconds, as flock), "30s", "5m", "2h",
+ * "1d", or a combination from the largest unit to the smallest, each unit
+ * once and a decimal part only on the last number: "1h30m", "1d12h",
+ * "1m30.5s" (as Go and systemd). At most a year; a fraction of a
+ * millisecond rounds up. Stores milliseconds in *ms. Zero is accepted only
+ * when allow_zero is set.
  * Returns 0, or DLOCK_EUSAGE with a message naming the value. Thread-safe.
  */
 int dlock_parse_duration(const char *text, bool allow_zero, int64_t *ms,

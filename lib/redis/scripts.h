@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Lua scripts: every read-modify-write of a lock is one of them, so it
- * is atomic on the server.
+ * is atomic on the server. Their texts are in lib/redis/scripts/, each with
+ * its KEYS and ARGV, embedded at build time.
  *
  * Keys of lock NAME share the hash tag {NAME}, so Redis Cluster keeps them
  * in one slot:

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* dlock_parse_duration(): units, fractions, rounding, bounds and messages. */
+/*
+ * dlock_parse_duration(): units, combinations, fractions, rounding, bounds
+ * and messages.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +75,26 @@ static const struct {
 	{ "0.000", true, 0 },
 	{ "1ms", true, 1 },
 	{ "1.5", true, 1500 },
+	/* days, and combinations from the largest unit down, as Go/systemd */
+	{ "1d", false, 86400000 },
+	{ "2d", false, 172800000 },
+	{ "1h30m", false, 5400000 },
+	{ "1d12h", false, 129600000 },
+	{ "1m30.5s", false, 90500 },
+	{ "1m30s", false, 90000 },
+	{ "1h30.5m", false, 5430000 },
+	{ "2h15m30s250ms", false, 8130250 },
+	{ "1d1h1m1s1ms", false, 90061001 },
+	{ "1s500ms", false, 1500 },
+	{ "1h0.5ms", false, 3600001 },
+	{ "1m0.0001s", false, 60001 },
+	{ "0h30m", false, 1800000 },
+	{ "0d0h0m0s0ms", true, 0 },
+	{ "1d0h", false, 86400000 },
+	{ "365d", false, YEAR_MS },
+	{ "364d24h", false, YEAR_MS },
+	{ "364d23h59m59s999ms", false, YEAR_MS - 1 },
+	{ "364.99999999d", false, YEAR_MS },
 };
 
 #define START "it must start with a digit"
@@ -80,6 +103,9 @@ static const struct {
 #define YEAR "longer than a year"
 #define ZERO "it must be more than zero"
 #define NEG "negative"
+#define NOUNIT "in a combination, every number needs a unit"
+#define ORDER "units must go from the largest to the smallest, each once"
+#define FRAC "only the last number may have a decimal part"
 
 static const struct {
 	const char *text;
@@ -128,13 +154,33 @@ static const struct {
 	{ "1H", false, UNIT },
 	{ "1sec", false, UNIT },
 	{ "1min", false, UNIT },
-	{ "1d", false, UNIT },
+	{ "1D", false, UNIT },
+	{ "1w", false, UNIT },
+	{ "1y", false, UNIT },
+	{ "1h 30m", false, UNIT },
+	{ "1h-30m", false, UNIT },
+	{ "1h+30m", false, UNIT },
+	{ "1h.5m", false, UNIT },
+	{ "1h30mx", false, UNIT },
 	{ "1us", false, UNIT },
 	{ "1e3", false, UNIT },
 	{ "1,5", false, UNIT },
 	{ "1.5.5", false, UNIT },
-	{ "1ms5", false, UNIT },
-	{ "1m30s", false, UNIT },
+	/* combinations: a unit for every number, in order, each once */
+	{ "1ms5", false, NOUNIT },
+	{ "1h30", false, NOUNIT },
+	{ "1m30.5", false, NOUNIT },
+	{ "30m1h", false, ORDER },
+	{ "1ms1s", false, ORDER },
+	{ "1h1h", false, ORDER },
+	{ "1s1s", false, ORDER },
+	{ "1d2d", false, ORDER },
+	{ "1h30m1h", false, ORDER },
+	{ "1.5h30m", false, FRAC },
+	{ "0.5d1ms", false, FRAC },
+	{ "1h30m.", false, UNIT },
+	{ "1h30.m", false, POINT },
+	{ "0h0m", false, ZERO },
 	{ "1msms", false, UNIT },
 	{ "0x10", false, UNIT },
 	{ "1\xc2\xb5s", false, UNIT },
@@ -154,6 +200,13 @@ static const struct {
 	{ "525600.5m", false, YEAR },
 	{ "2562047788015216h", false, YEAR },
 	{ "153722867280912931m", false, YEAR },
+	{ "366d", false, YEAR },
+	{ "365d1ms", false, YEAR },
+	{ "364d24h0.001s", false, YEAR },
+	{ "364d23h61m", false, YEAR },
+	{ "106751991167300d", false, YEAR },
+	{ "1d99999999999999999999h", false, YEAR },
+	{ "365d0.0000000001ms", false, YEAR },
 };
 
 static void test_good(void)
@@ -207,7 +260,8 @@ static void test_messages(void)
 
 	dlock_parse_duration("1x", false, &ms, &err);
 	is_str(err.msg, "invalid duration '1x': unknown unit; use a number "
-	       "and an optional unit: 250ms, 1.5 (seconds), 30s, 5m, 2h",
+	       "and an optional unit (ms, s, m, h, d), or a combination such "
+	       "as 1h30m: 250ms, 1.5 (seconds), 30s, 5m, 2h",
 	       "the whole message, with its hint");
 	is_int(dlock_parse_duration("abc", false, &ms, NULL), DLOCK_EUSAGE,
 	       "a NULL err is allowed");

@@ -1,0 +1,134 @@
+-- SPDX-License-Identifier: MIT
+--
+-- Takes the lock, or joins its queue (after common.lua).
+--
+-- KEYS: lock, fence, our holder hash, queue, waiters, our wake-up list,
+-- holders (sorted set), kind (hash: kind "s" or "l", limit).
+-- ARGV: owner, server-side expiry (ms), host, pid, user, command, ttl (ms),
+-- heartbeat window (ms), "fifo" or "grab", "1" to join the queue when the
+-- lock is not free, "1" to report our place in the queue, mode ("x"
+-- exclusive, "s" shared, "l" limit), limit.
+--
+-- Returns {1, fence} when the lock is ours (again, if a retried request
+-- had already taken it). {-1, kind, limit} when the name is in use as
+-- another kind of lock ("x", "s" or "l"). Otherwise {0, pttl, holder
+-- owner, host, pid, user, age (ms), command, place in the queue (0:
+-- unknown), ms until the heartbeat of the waiter ahead runs out (-1: none),
+-- number of shared or counting holders, their kind}; pttl is -2 when the
+-- lock is free but other waiters come first.
+--
+-- With "fifo", the lock goes to waiters in order of arrival: an exclusive
+-- request only at the head of the queue; a shared one when every waiter
+-- ahead of it is shared too (they enter together); a counting one when
+-- it is among the first of the queue as many as there are free permits.
+-- "grab" takes a free lock whoever is waiting. The fence counter starts
+-- from the server's clock in microseconds, so a server that lost its data
+-- does not hand out tokens it gave before.
+
+local owner, mode = ARGV[1], ARGV[12]
+local limit = tonumber(ARGV[13])
+local window = tonumber(ARGV[8])
+local me = mode .. owner
+local cur = redis.call('GET', KEYS[1])
+if cur == owner then
+  return {1, tonumber(redis.call('GET', KEYS[2]))}
+end
+local n = prune(KEYS[7], KEYS[8])
+if n > 0 and redis.call('ZSCORE', KEYS[7], owner) then
+  return {1, tonumber(redis.call('HGET', KEYS[3], 'token'))}
+end
+cur = redis.call('GET', KEYS[1])
+local kind, klimit = 'x', 0
+if n > 0 then
+  kind = redis.call('HGET', KEYS[8], 'kind') or 's'
+  klimit = tonumber(redis.call('HGET', KEYS[8], 'limit') or '0')
+end
+local exclusive = cur and cur ~= MARK
+if exclusive and mode == 'l' and
+   redis.call('HGET', KEYS[1] .. ':holder:' .. cur, 'mode') then
+  return {-1, 'x', 0}
+end
+if n > 0 and (kind ~= mode and (kind == 'l' or mode == 'l')
+              or kind == 'l' and klimit ~= limit) then
+  return {-1, kind, klimit}
+end
+local free
+if mode == 'x' then free = not cur
+elseif mode == 's' then free = not exclusive
+else free = not exclusive and n < limit end
+local head, head_dl = live_head(KEYS[4], KEYS[5])
+local turn = ARGV[9] == 'grab' or not head or head == me
+if free and not turn and mode ~= 'x' then
+  local room = mode == 's' and 1000000 or limit - n
+  local ahead = redis.call('LRANGE', KEYS[4], 0, room - 1)
+  turn = true
+  for i, e in ipairs(ahead) do
+    if e == me then break end
+    if mode == 's' and e:sub(1, 1) ~= 's' then turn = false break end
+    if i == #ahead then turn = #ahead < room end
+  end
+end
+if free and turn then
+  local expiry = tonumber(ARGV[2])
+  if mode == 'x' then
+    redis.call('SET', KEYS[1], owner, 'PX', expiry)
+  else
+    redis.call('ZADD', KEYS[7], ms(now + expiry), owner)
+    redis.call('HSET', KEYS[8], 'kind', mode, 'limit', ARGV[13])
+    extend(KEYS[7], KEYS[8], expiry)
+  end
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('SET', KEYS[2],
+               t[1] .. string.format('%06d', tonumber(t[2])))
+  end
+  local fence = redis.call('INCR', KEYS[2])
+  local label = ({x = 'exclusive', s = 'shared'})[mode] or
+                ('limit ' .. ARGV[13])
+  redis.call('HSET', KEYS[3], 'host', ARGV[3], 'pid', ARGV[4],
+             'user', ARGV[5], 'cmd', ARGV[6], 'ttl', ARGV[7],
+             'delay', ms(expiry - tonumber(ARGV[7])),
+             'since', ms(now), 'token', ms(fence), 'mode', label)
+  redis.call('PEXPIRE', KEYS[3], expiry)
+  if redis.call('HDEL', KEYS[5], owner) == 1 then
+    redis.call('LREM', KEYS[4], 1, me)
+  end
+  redis.call('DEL', KEYS[6])
+  -- Shared waiters enter together; free permits go to those next.
+  if mode ~= 'x' then
+    local nxt = live_head(KEYS[4], KEYS[5])
+    if nxt and nxt:sub(1, 1) == mode and
+       (mode == 's' or n + 1 < limit) then
+      wake(nxt, window)
+    end
+  end
+  return {1, fence}
+end
+local place = 0
+if ARGV[10] == '1' then
+  if redis.call('HSET', KEYS[5], owner, now + window) == 1 then
+    redis.call('RPUSH', KEYS[4], me)
+  end
+  redis.call('PEXPIRE', KEYS[4], 2 * window)
+  redis.call('PEXPIRE', KEYS[5], 2 * window)
+  if ARGV[11] == '1' then
+    local ok, p = pcall(redis.call, 'LPOS', KEYS[4], me)
+    if ok and type(p) == 'number' then place = p + 1 end
+  end
+end
+local head_wait = -1
+if free and head and head ~= me then head_wait = head_dl - now end
+if not exclusive then
+  local pttl = -2
+  if n > 0 then
+    local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+    pttl = tonumber(first[2]) - now
+  end
+  return {0, pttl, false, false, false, false, false, false, place,
+          head_wait, n, kind}
+end
+local h = redis.call('HMGET', KEYS[1] .. ':holder:' .. cur,
+                     'host', 'pid', 'user', 'since', 'cmd')
+local age = false
+if h[4] then age = now - tonumber(h[4]) end
+return {0, redis.call('PTTL', KEYS[1]), cur, h[1], h[2], h[3], age,
+        h[5], place, head_wait, 0, 'x'}

@@ -1,0 +1,75 @@
+-- SPDX-License-Identifier: MIT
+--
+-- The prelude of every dlock script. The build puts this file in front of
+-- each script's own file (acquire.lua, renew.lua, ...), embeds the whole
+-- text in the binary and computes its SHA-1 for EVALSHA; see the "Lua
+-- scripts" rules in the Makefile. Redis runs a script from its first line,
+-- so this file alone is not a script.
+--
+-- To run a script by hand, "make scripts" writes the complete texts, the
+-- very bytes dlock sends, to build/scripts/NAME.lua; then for instance
+--
+--   redis-cli --eval build/scripts/inspect.lua 'dlock:{job}' \
+--       'dlock:{job}:holders' 'dlock:{job}:kind' 'dlock:{job}:queue' \
+--       'dlock:{job}:waiters'
+--
+-- (keys, then " , " and the arguments, if any). Each file says its KEYS
+-- and ARGV at the top; the key schema is in lib/redis/scripts.h.
+--
+-- Shared and counting holders live in a sorted set scored by the end of
+-- their lease in server milliseconds. While there are any, the lock's
+-- plain key holds MARK, so that single-key clients (redis-py, redsync) are
+-- kept out too.
+
+-- Scripts that call TIME and then write must replicate their effects, not
+-- themselves (Redis before 5; a no-op since 7).
+pcall(redis.replicate_commands)
+local MARK = 'dlock:shared'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function ms(x) return string.format('%d', x) end
+-- Keeps the marker and its companions alive as long as a holder.
+local function extend(holders, kind, expiry)
+  if redis.call('PTTL', KEYS[1]) < expiry then
+    redis.call('SET', KEYS[1], MARK, 'PX', expiry)
+    redis.call('PEXPIRE', holders, expiry)
+    redis.call('PEXPIRE', kind, expiry)
+  end
+end
+-- Drops holders whose lease ran out; returns how many are left.
+local function prune(holders, kind)
+  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+  local n = redis.call('ZCARD', holders)
+  if n == 0 and redis.call('GET', KEYS[1]) == MARK then
+    redis.call('DEL', KEYS[1], kind)
+  end
+  return n
+end
+-- Queue entries are the waiter's mode ('x', 's' or 'l') and its owner
+-- token. Drops dead waiters at the head, returns the first live entry and
+-- its heartbeat deadline.
+local function live_head(queue, waiters)
+  local head = redis.call('LINDEX', queue, 0)
+  while head do
+    local dl = tonumber(redis.call('HGET', waiters, head:sub(2)))
+    if dl and dl > now then return head, dl end
+    redis.call('LPOP', queue)
+    redis.call('HDEL', waiters, head:sub(2))
+    redis.call('DEL', KEYS[1] .. ':w:' .. head:sub(2))
+    head = redis.call('LINDEX', queue, 0)
+  end
+  return false, 0
+end
+local function wake(entry, window)
+  local w = KEYS[1] .. ':w:' .. entry:sub(2)
+  redis.call('RPUSH', w, '1')
+  redis.call('PEXPIRE', w, window)
+end
+-- Finds how owner holds the lock when the caller does not know (mode '?',
+-- for "dlock renew" and "dlock release" given only a token): 'x' when the
+-- plain key is its token, else 's' (any holder in the sorted set).
+local function mode_of(mode, owner)
+  if mode ~= '?' then return mode end
+  if redis.call('GET', KEYS[1]) == owner then return 'x' end
+  return 's'
+end

@@ -1,0 +1,27 @@
+-- SPDX-License-Identifier: MIT
+--
+-- A holder lets go (after common.lua).
+--
+-- KEYS: lock, our holder hash, queue, waiters, holders, kind.
+-- ARGV: owner, heartbeat window (ms), mode. Returns 1 when released and
+-- the first live waiter woken if it may now enter, 0 when the lock was
+-- not ours.
+
+local n
+local mode = mode_of(ARGV[3], ARGV[1])
+if mode == 'x' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+  redis.call('DEL', KEYS[1], KEYS[2])
+  n = 0
+else
+  if redis.call('ZREM', KEYS[5], ARGV[1]) == 0 then
+    prune(KEYS[5], KEYS[6])
+    return 0
+  end
+  redis.call('DEL', KEYS[2])
+  n = prune(KEYS[5], KEYS[6])
+end
+local head = live_head(KEYS[3], KEYS[4])
+if head and (n == 0 or redis.call('HGET', KEYS[6], 'kind') == 'l')
+then wake(head, ARGV[2]) end
+return 1

@@ -1,0 +1,34 @@
+-- SPDX-License-Identifier: MIT
+--
+-- Extends a holder's lease (after common.lua).
+--
+-- KEYS: lock, our holder hash, holders, kind. ARGV: owner, server-side
+-- expiry (ms), mode. With mode "?" (by token), ARGV[2] is the new lease
+-- ("0": the one the lock was taken with), to which the lock delay it was
+-- taken with is added. Returns 1 when renewed, 0 when the lock is no
+-- longer ours (expired, deleted, or the server lost it), -1 when someone
+-- else holds it.
+
+local mode = mode_of(ARGV[3], ARGV[1])
+local expiry = tonumber(ARGV[2])
+if ARGV[3] == '?' then
+  local m = redis.call('HMGET', KEYS[2], 'ttl', 'delay')
+  if expiry == 0 then expiry = tonumber(m[1] or '30000') end
+  expiry = expiry + tonumber(m[2] or '0')
+end
+if mode == 'x' then
+  local cur = redis.call('GET', KEYS[1])
+  if cur == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], expiry)
+    redis.call('PEXPIRE', KEYS[2], expiry)
+    return 1
+  end
+  if cur then return -1 end
+  return 0
+end
+prune(KEYS[3], KEYS[4])
+if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[3], 'XX', ms(now + expiry), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], expiry)
+extend(KEYS[3], KEYS[4], expiry)
+return 1
