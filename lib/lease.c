@@ -110,12 +110,19 @@ static void end_lease(struct dlock_lease *ls, const char *fmt, ...)
 	}
 }
 
+static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
+			 const char *fmt, ...) PRINTF_LIKE(3, 4);
+
 /* The lock was lost: say why, and when it was last known to be ours. */
 static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
-			 const char *reason)
+			 const char *fmt, ...)
 {
-	char when[32];
+	char reason[DLOCK_ERRMSG_MAX / 2], when[32];
+	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
 	format_wall(last_ok_wall, when, sizeof(when));
 	end_lease(ls, "lost lock '%s': %s; the last successful renewal was "
 		  "at %s (%.1fs ago)", ls->lock->name, reason, when,
@@ -146,12 +153,9 @@ static void *lease_main(void *arg)
 			break;
 		}
 		if (sent_at >= lease_end) {
-			char reason[DLOCK_ERRMSG_MAX / 2];
-
-			snprintf(reason, sizeof(reason), "no renewal succeeded "
-				 "in time (last error: %s)",
-				 err.msg[0] ? err.msg : "none");
-			declare_lost(ls, last_ok_wall, reason);
+			declare_lost(ls, last_ok_wall, "no renewal succeeded "
+				     "in time (last error: %s)",
+				     err.msg[0] ? err.msg : "none");
 			break;
 		}
 		deadline = sent_at + ls->client->cfg->connect_timeout_ms;
