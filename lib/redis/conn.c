@@ -17,7 +17,29 @@ struct conn {
 	void (*tick)(void *arg);
 	void *tick_arg;
 	int tick_ms;
+	/* hiredis's reply builders, with a bound on arrays (bounded_array) */
+	redisReplyObjectFunctions builders;
+	void *(*create_array)(const redisReadTask *task, int elements);
+	bool array_too_long;
 };
+
+/*
+ * More elements than any reply dlock asks for (a semaphore's status has
+ * at most DLOCK_LIMIT_MAX holders). hiredis 0.14 would allocate a
+ * pointer for each element announced, before any of them arrives.
+ */
+#define ARRAY_ELEMENTS_MAX 1000000
+
+static void *bounded_array(const redisReadTask *task, int elements)
+{
+	struct conn *c = task->privdata;
+
+	if (elements > ARRAY_ELEMENTS_MAX) {
+		c->array_too_long = true;
+		return NULL;	/* the reader fails: "out of memory" */
+	}
+	return c->create_array(task, elements);
+}
 
 void conn_set_tick(struct conn *c, void (*fn)(void *arg), void *arg,
 		   int every_ms)
@@ -108,10 +130,17 @@ static int send_all(struct conn *c, const char *buf, size_t len,
 	return 0;
 }
 
+/*
+ * No reply dlock asks for comes near this: a server that sends more is
+ * not answering our question, and must not make us hold it all.
+ */
+#define REPLY_BYTES_MAX (16 << 20)
+
 static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 		      redisReply **reply, struct dlock_error *err)
 {
 	char buf[16384];
+	size_t fed = 0;
 
 	for (;;) {
 		void *r = NULL;
@@ -120,6 +149,12 @@ static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 
 		if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
 			c->broken = true;
+			if (c->array_too_long)
+				return set_error(err, DLOCK_ECONN, "%s sent "
+						 "an array of over %d elements; "
+						 "is it a Redis server?",
+						 c->url->display,
+						 ARRAY_ELEMENTS_MAX);
 			return set_error(err, DLOCK_ECONN,
 					 "%s sent something that is not "
 					 "Redis protocol: %s; is it a Redis "
@@ -130,8 +165,20 @@ static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 			*reply = r;
 			return 0;
 		}
+		/* A server that never stops talking is no answer either. */
+		if (fed && deadline != NO_DEADLINE && now_ms() >= deadline)
+			return io_failed(c, err, DLOCK_ETIMEDOUT, "reading");
 		n = c->t->ops->recv(c->t, buf, sizeof(buf), &want);
 		if (n > 0) {
+			fed += (size_t)n;
+			if (fed > REPLY_BYTES_MAX) {
+				c->broken = true;
+				return set_error(err, DLOCK_ECONN, "%s sent a "
+						 "reply of over %d MiB; is it "
+						 "a Redis server?",
+						 c->url->display,
+						 REPLY_BYTES_MAX >> 20);
+			}
 			redisReaderFeed(c->reader, buf, (size_t)n);
 			continue;
 		}
@@ -336,6 +383,11 @@ int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
 		goto out_free;
 	}
+	c->builders = *c->reader->fn;
+	c->create_array = c->builders.createArray;
+	c->builders.createArray = bounded_array;
+	c->reader->fn = &c->builders;
+	redisReaderSetPrivdata(c->reader, c);
 	{
 		struct tls_settings ts = {
 			.ca = cfg->tls_ca,

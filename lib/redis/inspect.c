@@ -8,6 +8,12 @@
 
 #define SCAN_BATCH "1000"
 #define PIPELINE_BATCH 256
+/*
+ * A SCAN that has not come back to cursor 0 by then never will: 100,000
+ * calls of COUNT 1000 cover 100 million keys.
+ */
+#define SCAN_CALLS_MAX 100000
+#define SCAN_TIME_MAX_MS 60000
 
 static char *dup_str(const redisReply *r)
 {
@@ -308,12 +314,38 @@ static int add_scanned(struct session *s, const redisReply *keys,
 	return 0;
 }
 
+/* A SCAN cursor is an unsigned 64-bit number in decimal. */
+static bool cursor_ok(const redisReply *r)
+{
+	if (r->len == 0 || r->len > 20)
+		return false;
+	for (size_t i = 0; i < r->len; i++)
+		if (r->str[i] < '0' || r->str[i] > '9')
+			return false;
+	return true;
+}
+
+/* A scan that never ends is refused, saying why. */
+static int scan_too_long(struct session *s, long calls, int64_t started,
+			 struct dlock_error *err)
+{
+	if (calls < SCAN_CALLS_MAX && now_ms() - started < SCAN_TIME_MAX_MS)
+		return 0;
+	return set_error(err, DLOCK_ESERVER, "gave up listing after %ld SCAN "
+			 "calls in %.1fs: the server's cursor never came back "
+			 "to 0; is %s a Redis server?", calls,
+			 (double)(now_ms() - started) / 1000,
+			 s->cfg->urls[0].display);
+}
+
 /* The names of the locks matching glob, found with SCAN (never KEYS). */
 static int scan_names(struct session *s, const char *glob, struct names *ns,
 		      struct dlock_error *err)
 {
 	char cursor[32] = "0", *pattern = redis_keys_pattern(s->cfg->prefix,
 							     glob);
+	int64_t started = now_ms();
+	long calls = 0;
 	int rc = 0;
 
 	if (!pattern)
@@ -332,6 +364,7 @@ static int scan_names(struct session *s, const char *glob, struct names *ns,
 		rc = session_done(s, c, rc, r, "list keys (SCAN)", err);
 		if (!rc && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 			    r->element[0]->type != REDIS_REPLY_STRING ||
+			    !cursor_ok(r->element[0]) ||
 			    r->element[1]->type != REDIS_REPLY_ARRAY))
 			rc = session_bad_reply(s, c, "SCAN", err);
 		if (!rc)
@@ -340,6 +373,8 @@ static int scan_names(struct session *s, const char *glob, struct names *ns,
 			snprintf(cursor, sizeof(cursor), "%s",
 				 r->element[0]->str);
 		freeReplyObject(r);
+		if (!rc && strcmp(cursor, "0") != 0)
+			rc = scan_too_long(s, ++calls, started, err);
 	} while (!rc && strcmp(cursor, "0") != 0);
 	free(pattern);
 	return rc;
