@@ -520,11 +520,17 @@ static int at_line(const struct file_settings *fs, const char *key, int rc,
  */
 static int no_server(const struct file_settings *fs, struct dlock_error *err)
 {
+	char where[4200];
+
+	if (fs->path)
+		snprintf(where, sizeof(where), "%s", fs->path);
+	else
+		snprintf(where, sizeof(where), "~/.config/dlock/config or %s",
+			 system_config());
 	return set_error(err, DLOCK_ECONFIG,
 			 "no server given; set DLOCK_URL=redis://host:6379, "
-			 "give --url, or put 'url = redis://host:6379' in %s%s%s",
-			 fs->path ? fs->path : "~/.config/dlock/config or "
-			 SYSTEM_CONFIG, fs->skipped ? "; skipped " : "",
+			 "give --url, or put 'url = redis://host:6379' in "
+			 "%s%s%s", where, fs->skipped ? "; skipped " : "",
 			 fs->skipped ? fs->skipped : "");
 }
 

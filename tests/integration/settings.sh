@@ -58,7 +58,7 @@ HOME=$TMP/none XDG_CONFIG_HOME=$TMP/none \
 	"$DLOCK" run -n k -- touch "$TMP/ran" 2>"$TMP/err"
 is "no server from anywhere: 78, not a default of 127.0.0.1:6379" 78 $?
 like "... saying how to set one" "$(cat "$TMP/err")" \
-	"^dlock: no server given; set DLOCK_URL=redis://host:6379, give --url, or put 'url = redis://host:6379' in ~/.config/dlock/config or /etc/dlock.conf$"
+	"^dlock: no server given; set DLOCK_URL=redis://host:6379, give --url, or put 'url = redis://host:6379' in ~/.config/dlock/config or $TMP/none/dlock.conf$"
 is "... and running nothing" no "$(test -e "$TMP/ran" && echo yes || echo no)"
 
 # Prefix: option > environment > file.
