@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-#define DEFAULT_URL "redis://127.0.0.1:6379"
 #define DEFAULT_PREFIX "dlock:"
 #define SYSTEM_CONFIG "/etc/dlock.conf"
 #define LINE_MAX_BYTES 4096
@@ -31,10 +30,46 @@ static char *trim(char *s)
 	return s;
 }
 
+/*
+ * A value may be put in double or single quotes, which are removed;
+ * nothing inside them is special, so a password keeps its backslashes and
+ * quotes. Comments are whole lines: a '#' that starts a word of an
+ * unquoted value ("url = redis://h # prod") is refused rather than cut
+ * off, since a password may hold one, and a silently shortened password
+ * would only show as a refusal by the server.
+ */
+static int unquote(char **value, const char *key, struct dlock_error *err)
+{
+	char *v = *value;
+	size_t len = strlen(v);
+
+	if (*v == '"' || *v == '\'') {
+		if (len < 2 || v[len - 1] != *v)
+			return set_error(err, DLOCK_ECONFIG,
+					 "the value of '%.64s' opens a quote "
+					 "(%c) that does not close at the end "
+					 "of the line; nothing may follow the "
+					 "closing quote, and comments go on "
+					 "lines of their own", key, *v);
+		v[len - 1] = '\0';
+		*value = v + 1;
+		return 0;
+	}
+	for (const char *h = strchr(v, '#'); h; h = strchr(h + 1, '#'))
+		if (h == v || h[-1] == ' ' || h[-1] == '\t')
+			return set_error(err, DLOCK_ECONFIG,
+					 "the value of '%.64s' has a '#' that "
+					 "starts a word; comments go on lines "
+					 "of their own, and a value whose '#' "
+					 "belongs to it goes in quotes "
+					 "(\"...\")", key);
+	return 0;
+}
+
 int config_split_line(char *line, char **key, char **value,
 		      struct dlock_error *err)
 {
-	char *eq, *k;
+	char *eq, *k, *v;
 	size_t word;
 
 	*key = *value = NULL;
@@ -53,8 +88,11 @@ int config_split_line(char *line, char **key, char **value,
 	if (*k == '\0')
 		return set_error(err, DLOCK_ECONFIG,
 				 "a line has no key before '='");
+	v = trim(eq + 1);
+	if (unquote(&v, k, err))
+		return DLOCK_ECONFIG;
 	*key = k;
-	*value = trim(eq + 1);
+	*value = v;
 	return 0;
 }
 
@@ -91,6 +129,7 @@ void dlock_config_free(struct dlock_config *cfg)
 	free(cfg->tls_key);
 	free(cfg->tls_server_name);
 	free_strings(cfg->warnings, cfg->nwarnings);
+	free_strings(cfg->notes, cfg->nnotes);
 	free(cfg);
 }
 
@@ -133,26 +172,63 @@ static int add_url_list(struct dlock_config *cfg, const char *list,
 	return rc;
 }
 
-static int add_warning(struct dlock_config *cfg, const char *fmt, ...)
-	PRINTF_LIKE(2, 3);
-
-static int add_warning(struct dlock_config *cfg, const char *fmt, ...)
+/*
+ * Appends a message to a NULL-terminated list. Losing one to a lack of
+ * memory is not worth failing for: the caller goes on without it.
+ */
+static void add_message(char ***list, size_t *n, const char *fmt, va_list ap)
 {
 	char buf[DLOCK_ERRMSG_MAX], **v;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	v = realloc(*list, (*n + 2) * sizeof(*v));
+	if (!v)
+		return;
+	*list = v;
+	v[*n] = strdup(buf);
+	if (v[*n])
+		(*n)++;
+	v[*n] = NULL;
+}
+
+static void add_warning(struct dlock_config *cfg, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
+
+static void add_warning(struct dlock_config *cfg, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	add_message(&cfg->warnings, &cfg->nwarnings, fmt, ap);
 	va_end(ap);
-	v = realloc(cfg->warnings, (cfg->nwarnings + 2) * sizeof(*v));
-	if (!v)
-		return DLOCK_ENOMEM;
-	cfg->warnings = v;
-	v[cfg->nwarnings] = strdup(buf);
-	if (!v[cfg->nwarnings])
-		return DLOCK_ENOMEM;
-	v[++cfg->nwarnings] = NULL;
-	return 0;
+}
+
+static void add_note(struct dlock_config *cfg, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
+
+static void add_note(struct dlock_config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_message(&cfg->notes, &cfg->nnotes, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A secret that every user can read deserves a warning; one that only the
+ * file's group can read is how a service account is often given it.
+ */
+static void warn_if_world_readable(struct dlock_config *cfg, FILE *f,
+				   const char *what, const char *path,
+				   const char *holds)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+		add_warning(cfg, "%s %s%s is readable by every user (mode "
+			    "%04o); run 'chmod o-r %s'", what, path, holds,
+			    (unsigned)(st.st_mode & 07777), path);
 }
 
 static int replace(char **slot, const char *value, struct dlock_error *err)
@@ -210,77 +286,102 @@ int dlock_config_set_option(struct dlock_config *cfg, const char *key,
 	return set_error(err, DLOCK_EUSAGE, "unknown setting '%s'", key);
 }
 
-/* What the config file said; strings are owned here. */
+/* What the config file said, and where; strings are owned here. */
 struct file_settings {
+	char *path;		/* NULL when no file was read */
 	char *values[ARRAY_SIZE(file_keys)];
-	char **urls;
-	size_t nurls;
+	int lines[ARRAY_SIZE(file_keys)];
+	char *skipped;		/* why the system file was not read */
 };
 
 static void file_settings_clear(struct file_settings *fs)
 {
+	free(fs->path);
 	for (size_t i = 0; i < ARRAY_SIZE(file_keys); i++)
 		free_secret(fs->values[i]);
-	for (size_t i = 0; i < fs->nurls; i++)
-		free_secret(fs->urls[i]);
-	free(fs->urls);
+	free(fs->skipped);
+}
+
+static int key_index(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_keys); i++)
+		if (strcmp(file_keys[i], key) == 0)
+			return (int)i;
+	return -1;
 }
 
 static const char *file_value(const struct file_settings *fs, const char *key)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(file_keys); i++)
-		if (strcmp(file_keys[i], key) == 0)
-			return fs->values[i];
-	return NULL;
+	return fs->values[key_index(key)];
 }
 
-static int file_set(struct file_settings *fs, const char *path, int lineno,
-		    const char *key, const char *value,
+static int file_line(const struct file_settings *fs, const char *key)
+{
+	return fs->lines[key_index(key)];
+}
+
+/*
+ * A later line of a key replaces an earlier one, except for url: this
+ * version talks to one server, and the manual says the first url line is
+ * the one used, so that a second one added below cannot take over.
+ */
+static int file_set(struct dlock_config *cfg, struct file_settings *fs,
+		    int lineno, const char *key, const char *value,
 		    struct dlock_error *err)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(file_keys); i++) {
-		if (strcmp(file_keys[i], key) != 0)
-			continue;
-		if (i == 0) {	/* "url" may repeat */
-			char **v = realloc(fs->urls,
-					   (fs->nurls + 1) * sizeof(*v));
+	int i = key_index(key);
 
-			if (!v)
-				return oom(err);
-			fs->urls = v;
-			v[fs->nurls] = strdup(value);
-			if (!v[fs->nurls])
-				return oom(err);
-			fs->nurls++;
-			return 0;
-		}
-		return replace(&fs->values[i], value, err);
+	if (i < 0)
+		return set_error(err, DLOCK_ECONFIG,
+				 "%s:%d: unknown key '%.64s'; the keys are "
+				 "url, prefix, connect-timeout, user, "
+				 "password, password-file, tls-ca, tls-cert, "
+				 "tls-key, tls-server-name",
+				 fs->path, lineno, key);
+	if (i == key_index("url") && fs->values[i]) {
+		add_note(cfg, "%s:%d: url ignored: only the first url line "
+			 "(line %d) is used", fs->path, lineno, fs->lines[i]);
+		return 0;
 	}
-	return set_error(err, DLOCK_ECONFIG,
-			 "%s:%d: unknown key '%.64s'; the keys are url, prefix, "
-			 "connect-timeout, user, password, password-file, "
-			 "tls-ca, tls-cert, tls-key, tls-server-name",
-			 path, lineno, key);
+	fs->lines[i] = lineno;
+	return replace(&fs->values[i], value, err);
+}
+
+enum config_source { CONFIG_NAMED, CONFIG_USER, CONFIG_SYSTEM };
+
+/*
+ * The system file. Tests may not write /etc, so they point this at a file
+ * of their own with DLOCK_TEST_SYSTEM_CONFIG; that grants nothing that
+ * DLOCK_CONFIG does not, and secure_getenv() ignores it in a set-user-ID
+ * program all the same.
+ */
+static const char *system_config(void)
+{
+	const char *test = secure_getenv("DLOCK_TEST_SYSTEM_CONFIG");
+
+	return test && *test ? test : SYSTEM_CONFIG;
 }
 
 /*
  * Which file to read: --config, $DLOCK_CONFIG, the XDG user file, the
  * system file. Only a file asked for by name must exist.
  */
-static int config_path(const struct dlock_config *cfg, char *buf, size_t size,
-		       bool *required)
+static enum config_source config_path(const struct dlock_config *cfg,
+				      char *buf, size_t size)
 {
 	const char *env = getenv("DLOCK_CONFIG");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
 	struct stat st;
 
-	*required = true;
-	if (cfg->config_file)
-		return snprintf(buf, size, "%s", cfg->config_file);
-	if (env && *env)
-		return snprintf(buf, size, "%s", env);
-	*required = false;
+	if (cfg->config_file) {
+		snprintf(buf, size, "%s", cfg->config_file);
+		return CONFIG_NAMED;
+	}
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return CONFIG_NAMED;
+	}
 	if (xdg && *xdg)
 		snprintf(buf, size, "%s/dlock/config", xdg);
 	else if (home && *home)
@@ -288,29 +389,62 @@ static int config_path(const struct dlock_config *cfg, char *buf, size_t size,
 	else
 		buf[0] = '\0';
 	if (buf[0] && stat(buf, &st) == 0)
-		return 1;
-	return snprintf(buf, size, "%s", SYSTEM_CONFIG);
+		return CONFIG_USER;
+	snprintf(buf, size, "%s", system_config());
+	return CONFIG_SYSTEM;
+}
+
+/*
+ * Opens the config file into *f, or leaves it NULL when there is none to
+ * read: a file not named that does not exist, or a system file the user
+ * may not read (root-only, say), which must not stop a user who gives
+ * every setting otherwise; a note says so for --verbose.
+ */
+static int open_config_file(struct dlock_config *cfg,
+			    struct file_settings *fs, FILE **f,
+			    struct dlock_error *err)
+{
+	char path[4096];
+	enum config_source source = config_path(cfg, path, sizeof(path));
+	int saved;
+
+	*f = fopen(path, "re");
+	if (*f) {
+		fs->path = strdup(path);
+		if (!fs->path) {
+			fclose(*f);
+			*f = NULL;
+			return oom(err);
+		}
+		add_note(cfg, "settings from %s", path);
+		return 0;
+	}
+	saved = errno;
+	if (saved == ENOENT && source != CONFIG_NAMED)
+		return 0;
+	if ((saved == EACCES || saved == EPERM) && source == CONFIG_SYSTEM) {
+		add_note(cfg, "skipped %s: %s (it was not named with --config "
+			 "or DLOCK_CONFIG)", path, strerror(saved));
+		if (asprintf(&fs->skipped, "%s: %s", path,
+			     strerror(saved)) < 0)
+			fs->skipped = NULL;
+		return 0;
+	}
+	return set_error(err, DLOCK_ECONFIG, "cannot read config file %s: %s",
+			 path, strerror(saved));
 }
 
 static int read_config_file(struct dlock_config *cfg,
 			    struct file_settings *fs, struct dlock_error *err)
 {
-	char path[4096], line[LINE_MAX_BYTES + 2];
+	char line[LINE_MAX_BYTES + 2];
 	struct dlock_error why;
-	bool required;
-	struct stat st;
-	int lineno = 0, rc = 0;
+	int lineno = 0, rc;
 	FILE *f;
 
-	config_path(cfg, path, sizeof(path), &required);
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && !required)
-			return 0;
-		return set_error(err, DLOCK_ECONFIG,
-				 "cannot read config file %s: %s", path,
-				 strerror(errno));
-	}
+	rc = open_config_file(cfg, fs, &f, err);
+	if (rc || !f)
+		return rc;
 	while (fgets(line, sizeof(line), f)) {
 		char *key, *value;
 
@@ -318,29 +452,28 @@ static int read_config_file(struct dlock_config *cfg,
 		if (strlen(line) > LINE_MAX_BYTES) {
 			rc = set_error(err, DLOCK_ECONFIG,
 				       "%s:%d: line longer than %d bytes",
-				       path, lineno, LINE_MAX_BYTES);
+				       fs->path, lineno, LINE_MAX_BYTES);
 			break;
 		}
 		rc = config_split_line(line, &key, &value, &why);
 		if (rc) {
-			set_error(err, rc, "%s:%d: %s", path, lineno, why.msg);
+			set_error(err, rc, "%s:%d: %s", fs->path, lineno,
+				  why.msg);
 			break;
 		}
 		if (key) {
-			rc = file_set(fs, path, lineno, key, value, err);
+			rc = file_set(cfg, fs, lineno, key, value, err);
 			if (rc)
 				break;
 		}
 	}
 	explicit_bzero(line, sizeof(line));
 	if (!rc && ferror(f))
-		rc = set_error(err, DLOCK_ECONFIG, "cannot read %s: %s", path,
-			       strerror(errno));
-	if (!rc && file_value(fs, "password") && fstat(fileno(f), &st) == 0 &&
-	    (st.st_mode & 077))
-		add_warning(cfg, "config file %s holds a password and is "
-			    "readable by others; run 'chmod 600 %s'", path,
-			    path);
+		rc = set_error(err, DLOCK_ECONFIG, "cannot read %s: %s",
+			       fs->path, strerror(errno));
+	if (!rc && file_value(fs, "password"))
+		warn_if_world_readable(cfg, f, "config file", fs->path,
+				       " holds a password and");
 	fclose(f);
 	return rc;
 }
@@ -349,7 +482,6 @@ static int read_password_file(struct dlock_config *cfg, const char *path,
 			      struct dlock_error *err)
 {
 	char buf[1024];
-	struct stat st;
 	FILE *f = fopen(path, "re");
 	size_t len;
 
@@ -357,9 +489,7 @@ static int read_password_file(struct dlock_config *cfg, const char *path,
 		return set_error(err, DLOCK_ECONFIG,
 				 "cannot read password file %s: %s", path,
 				 strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		add_warning(cfg, "password file %s is readable by others; run "
-			    "'chmod 600 %s'", path, path);
+	warn_if_world_readable(cfg, f, "password file", path, "");
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = '\0';
 	fclose(f);
@@ -376,33 +506,69 @@ static int read_password_file(struct dlock_config *cfg, const char *path,
 	return cfg->password ? 0 : oom(err);
 }
 
+/* Says where the bad value of key was set, then what was wrong with it. */
+static int at_line(const struct file_settings *fs, const char *key, int rc,
+		   const struct dlock_error *why, struct dlock_error *err)
+{
+	return set_error(err, rc, "%s:%d: %s: %s", fs->path,
+			 file_line(fs, key), key, why->msg);
+}
+
+/*
+ * There is no default server: a host whose configuration went missing
+ * must not quietly lock against whatever listens on localhost.
+ */
+static int no_server(const struct file_settings *fs, struct dlock_error *err)
+{
+	char where[4200];
+
+	if (fs->path)
+		snprintf(where, sizeof(where), "%s", fs->path);
+	else
+		snprintf(where, sizeof(where), "~/.config/dlock/config or %s",
+			 system_config());
+	return set_error(err, DLOCK_ECONFIG,
+			 "no server given; set DLOCK_URL=redis://host:6379, "
+			 "give --url, or put 'url = redis://host:6379' in "
+			 "%s%s%s", where, fs->skipped ? "; skipped " : "",
+			 fs->skipped ? fs->skipped : "");
+}
+
+/* --url, then DLOCK_URL, then REDIS_URL, then the file's first url line. */
 static int resolve_urls(struct dlock_config *cfg,
 			const struct file_settings *fs,
 			struct dlock_error *err)
 {
 	const char *env = getenv("DLOCK_URL");
+	const char *file = file_value(fs, "url");
+	bool from_file = false;
+	struct dlock_error why;
 	int rc = 0;
 
 	if (!env || !*env)
 		env = getenv("REDIS_URL");
-	if (!cfg->nurls) {
-		if (env && *env)
-			rc = add_url_list(cfg, env, err);
-		else
-			for (size_t i = 0; !rc && i < fs->nurls; i++)
-				rc = add_url_list(cfg, fs->urls[i], err);
-		if (!rc && !cfg->nurls)
-			rc = add_url(cfg, DEFAULT_URL, err);
-		if (rc)
-			return rc;
+	if (!cfg->nurls && env && *env) {
+		rc = add_url_list(cfg, env, err);
+	} else if (!cfg->nurls && file) {
+		from_file = true;
+		rc = add_url_list(cfg, file, err);
+		if (!rc && !cfg->nurls) {
+			set_error(&why, DLOCK_ECONFIG, "no URL in it");
+			rc = at_line(fs, "url", DLOCK_ECONFIG, &why, err);
+		}
 	}
+	if (rc)
+		return rc;
+	if (!cfg->nurls)
+		return no_server(fs, err);
 	cfg->urls = calloc(cfg->nurls, sizeof(*cfg->urls));
 	if (!cfg->urls)
 		return oom(err);
 	for (size_t i = 0; i < cfg->nurls; i++) {
-		rc = url_parse(cfg->url_texts[i], &cfg->urls[i], err);
+		rc = url_parse(cfg->url_texts[i], &cfg->urls[i], &why);
 		if (rc)
-			return rc;
+			return from_file ? at_line(fs, "url", rc, &why, err) :
+			       set_error(err, rc, "%s", why.msg);
 		if (cfg->urls_from_option && cfg->urls[i].password)
 			add_warning(cfg, "the password in --url %s is visible "
 				    "to other users in the process list; use "
@@ -428,8 +594,7 @@ static int resolve_prefix(struct dlock_config *cfg,
 					 why.msg);
 	} else if ((v = file_value(fs, "prefix"))) {
 		if (check_prefix(v, &why))
-			return set_error(err, DLOCK_ECONFIG, "config file: %s",
-					 why.msg);
+			return at_line(fs, "prefix", DLOCK_ECONFIG, &why, err);
 	} else {
 		v = DEFAULT_PREFIX;
 	}
@@ -446,9 +611,10 @@ static int resolve_connect_timeout(struct dlock_config *cfg,
 	if (cfg->connect_timeout_set)
 		return 0;
 	cfg->connect_timeout_ms = DLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
-	if (v && parse_timeout(v, "config file: connect-timeout",
-			       &cfg->connect_timeout_ms, &why))
-		return set_error(err, DLOCK_ECONFIG, "%s", why.msg);
+	if (v && dlock_parse_duration(v, false, &cfg->connect_timeout_ms,
+				      &why))
+		return at_line(fs, "connect-timeout", DLOCK_ECONFIG, &why,
+			       err);
 	return 0;
 }
 
@@ -486,26 +652,14 @@ static int resolve_password(struct dlock_config *cfg,
 		return replace(&cfg->password, v, err);
 	if ((v = getenv("REDISCLI_AUTH")) && *v)
 		return replace(&cfg->password, v, err);
-	if ((v = file_value(fs, "password-file")))
-		return read_password_file(cfg, v, err);
+	if ((v = file_value(fs, "password-file"))) {
+		struct dlock_error why;
+		int rc = read_password_file(cfg, v, &why);
+
+		return rc ? at_line(fs, "password-file", rc, &why, err) : 0;
+	}
 	if ((v = file_value(fs, "password")))
 		return replace(&cfg->password, v, err);
-	return 0;
-}
-
-static int check_credentials(const struct dlock_config *cfg,
-			     struct dlock_error *err)
-{
-	for (size_t i = 0; i < cfg->nurls; i++) {
-		const struct url *u = &cfg->urls[i];
-		const char *user = cfg->user ? cfg->user : u->user;
-
-		if (user && !cfg->password && !u->password)
-			return set_error(err, DLOCK_ECONFIG,
-					 "user '%s' is given without a "
-					 "password; set DLOCK_PASSWORD or "
-					 "--password-file", user);
-	}
 	return 0;
 }
 
@@ -527,8 +681,6 @@ int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err)
 		rc = resolve_file_strings(cfg, &fs, err);
 	if (!rc)
 		rc = resolve_password(cfg, &fs, err);
-	if (!rc)
-		rc = check_credentials(cfg, err);
 	cfg->resolved = !rc;
 	file_settings_clear(&fs);
 	return rc;
@@ -553,4 +705,9 @@ int64_t dlock_config_connect_timeout(const struct dlock_config *cfg)
 const char *dlock_config_warning(const struct dlock_config *cfg, size_t i)
 {
 	return i < cfg->nwarnings ? cfg->warnings[i] : NULL;
+}
+
+const char *dlock_config_note(const struct dlock_config *cfg, size_t i)
+{
+	return i < cfg->nnotes ? cfg->notes[i] : NULL;
 }

@@ -89,6 +89,8 @@ struct dlock_config {
 	char *tls_server_name;
 	char **warnings;
 	size_t nwarnings;
+	char **notes;		/* for --verbose: what was read or skipped */
+	size_t nnotes;
 	bool resolved;
 };
 

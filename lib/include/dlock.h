@@ -114,8 +114,10 @@ int dlock_config_set_option(struct dlock_config *cfg, const char *key,
 /*
  * Fills every key not set by an option from the environment, then the
  * config file, then the defaults, and validates the result: URLs parsed,
- * password file read. Returns 0, DLOCK_ECONFIG (bad URL, file or key),
- * DLOCK_EUSAGE (bad value from the environment) or DLOCK_ENOMEM.
+ * password file read. The server has no default. Returns 0,
+ * DLOCK_ECONFIG (no server, bad URL, file or key; a bad value in the file
+ * is named as "FILE:LINE: key: ..."), DLOCK_EUSAGE (bad value from the
+ * environment) or DLOCK_ENOMEM.
  */
 int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err);
 
@@ -136,6 +138,13 @@ int64_t dlock_config_connect_timeout(const struct dlock_config *cfg);
  * line), one per index, NULL past the end. Valid while cfg lives.
  */
 const char *dlock_config_warning(const struct dlock_config *cfg, size_t i);
+
+/*
+ * Notes for --verbose, found while resolving: which config file was read,
+ * a system config file skipped because the user may not read it, a url
+ * line ignored. One per index, NULL past the end. Valid while cfg lives.
+ */
+const char *dlock_config_note(const struct dlock_config *cfg, size_t i);
 
 /*
  * A client: a session with the lock service the settings name, whose

@@ -324,20 +324,44 @@ int reply_error(const struct conn *c, const redisReply *r, const char *what,
 			 what, m);
 }
 
-/* AUTH and SELECT, pipelined: one round trip for both. */
+/*
+ * The reply to our AUTH: a user given without a password that the server
+ * refuses needs one (or does not exist, or is off), which WRONGPASS alone
+ * does not tell.
+ */
+static int auth_error(const struct conn *c, const redisReply *r,
+		      bool no_password, struct dlock_error *err)
+{
+	if (no_password && r->type == REDIS_REPLY_ERROR &&
+	    starts_with(r->str, "WRONGPASS"))
+		return set_error(err, DLOCK_EAUTH,
+				 "%s refused user '%s' without a password; "
+				 "give its password with DLOCK_PASSWORD or "
+				 "--password-file, or check that the user "
+				 "exists and is on (ACL LIST)",
+				 c->url->display, c->user);
+	return reply_error(c, r, "authenticate", err);
+}
+
+/*
+ * AUTH and SELECT, pipelined: one round trip for both. A user without a
+ * password may be an ACL "nopass" user, which takes any password; AUTH
+ * needs one, so it gets an empty one and the server decides.
+ */
 static int handshake(struct conn *c, const struct dlock_config *cfg,
 		     int64_t deadline, struct dlock_error *err)
 {
 	const char *password = cfg->password ? cfg->password : c->url->password;
+	bool auth = password || c->user;
 	char db[24], *cmds[2];
 	int lens[2], n = 0, rc = 0;
 
-	if (password && c->user)
+	if (c->user)
 		lens[n] = redisFormatCommand(&cmds[n], "AUTH %s %s", c->user,
-					     password);
+					     password ? password : "");
 	else if (password)
 		lens[n] = redisFormatCommand(&cmds[n], "AUTH %s", password);
-	if (password && lens[n++] < 0)
+	if (auth && lens[n++] < 0)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	if (c->url->db) {
 		snprintf(db, sizeof(db), "%ld", c->url->db);
@@ -354,10 +378,10 @@ static int handshake(struct conn *c, const struct dlock_config *cfg,
 		redisReply *r = NULL;
 
 		rc = read_reply(c, deadline, -1, &r, err);
-		if (!rc)
-			rc = reply_error(c, r, i == 0 && password ?
-					 "authenticate" : "select a database",
-					 err);
+		if (!rc && i == 0 && auth)
+			rc = auth_error(c, r, !password, err);
+		else if (!rc)
+			rc = reply_error(c, r, "select a database", err);
 		freeReplyObject(r);
 	}
 out_free:

@@ -122,7 +122,7 @@ is "a private password file draws no warning" "" "$(cat "$TMP/err")"
 chmod 644 "$TMP/pw"
 "$DLOCK" --url "$A" --password-file "$TMP/pw" run k -- true 2>"$TMP/err"
 like "a world-readable password file draws a warning" "$(cat "$TMP/err")" \
-	"^dlock: warning: password file .* is readable by others"
+	"^dlock: warning: password file .* is readable by every user"
 DLOCK_PASSWORD=wrong "$DLOCK" --url "$A" --password-file "$TMP/pw" run k -- true 2>/dev/null
 is "--password-file beats DLOCK_PASSWORD" 0 $?
 "$DLOCK" --url "unix://:s3cret@$TMP/auth.sock" run k -- true 2>/dev/null
@@ -136,8 +136,9 @@ is "wrong ACL password: 77" 77 $?
 like "wrong ACL password names the user" "$(cat "$TMP/err")" "refused user 'alice'"
 rcli auth -a s3cret --no-auth-warning acl setuser bob on '>bobpw' '~other:*' '+@all' >/dev/null
 "$DLOCK" --url "$A" --user alice run k -- true 2>"$TMP/err"
-is "a user without a password: 78" 78 $?
-like "... saying so" "$(cat "$TMP/err")" "user 'alice' is given without a password"
+is "a user without a password that needs one: 77" 77 $?
+like "... saying so" "$(cat "$TMP/err")" \
+	"refused user 'alice' without a password; give its password"
 DLOCK_PASSWORD=bobpw "$DLOCK" --url "$A" --user bob run k -- true 2>"$TMP/err"
 is "an ACL user without rights on the prefix: 77" 77 $?
 like "... with a message naming the user" "$(cat "$TMP/err")" "user 'bob' may not"

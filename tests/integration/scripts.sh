@@ -10,6 +10,10 @@ NAMES="acquire force_release inspect leave release renew"
 start_redis a
 export DLOCK_URL="unix://$TMP/a.sock"
 
+job_held() {
+	[ "$(rcli a exists 'dlock:{job}')" = 1 ]
+}
+
 # every_script: runs each of the six scripts at least once; the lock is
 # free again at the end.
 every_script() {
@@ -22,7 +26,7 @@ every_script() {
 	"$DLOCK" release job --owner "$tok" || return		# release
 	"$DLOCK" run job -- sleep 30 2>/dev/null &
 	pid=$!
-	wait_until 20 test "$(rcli a exists 'dlock:{job}')" = 1 || return
+	wait_until 20 job_held || return
 	"$DLOCK" release job --force >/dev/null 2>&1 || return	# force_release
 	kill "$pid"
 	wait "$pid" 2>/dev/null

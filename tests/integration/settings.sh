@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Where settings come from: option > environment > config file > default;
+# Where settings come from: option > environment > config file > default
+# (none for the server);
 # URL forms, database selection, and the config file lookup.
 . "$(dirname "$0")/../lib.sh"
 
@@ -51,14 +52,14 @@ rm -r "$HOME/.config/dlock"
 port=$(unused_port)
 "$DLOCK" --url "redis://127.0.0.1:$port" run k -- true 2>"$TMP/err"
 like "the default is not used when a URL is given" "$(cat "$TMP/err")" ":$port"
-HOME=$TMP/none XDG_CONFIG_HOME=$TMP/none "$DLOCK" run -n k -- true 2>"$TMP/err"
-st=$?
-if [ -e /etc/dlock.conf ]; then
-	ok "default URL # skip /etc/dlock.conf exists on this machine"
-else
-	like "the default URL is redis://127.0.0.1:6379" "$(cat "$TMP/err")" \
-		"127.0.0.1:6379|^$"
-fi
+rm -f "$TMP/ran"
+HOME=$TMP/none XDG_CONFIG_HOME=$TMP/none \
+	DLOCK_TEST_SYSTEM_CONFIG=$TMP/none/dlock.conf \
+	"$DLOCK" run -n k -- touch "$TMP/ran" 2>"$TMP/err"
+is "no server from anywhere: 78, not a default of 127.0.0.1:6379" 78 $?
+like "... saying how to set one" "$(cat "$TMP/err")" \
+	"^dlock: no server given; set DLOCK_URL=redis://host:6379, give --url, or put 'url = redis://host:6379' in ~/.config/dlock/config or $TMP/none/dlock.conf$"
+is "... and running nothing" no "$(test -e "$TMP/ran" && echo yes || echo no)"
 
 # Prefix: option > environment > file.
 printf 'url = %s\nprefix = file:\n' "$A" >"$TMP/p.conf"
@@ -92,7 +93,7 @@ is "a private config file draws no warning" "" "$(cat "$TMP/err")"
 chmod 644 "$TMP/pw.conf"
 "$DLOCK" --config "$TMP/pw.conf" run k -- true 2>"$TMP/err"
 like "a readable config file with a password draws a warning" \
-	"$(cat "$TMP/err")" "holds a password and is readable by others"
+	"$(cat "$TMP/err")" "holds a password and is readable by every user"
 printf 'pw1\n' >"$TMP/pwfile"
 chmod 600 "$TMP/pwfile"
 printf 'url = %s\npassword-file = %s\n' "$T" "$TMP/pwfile" >"$TMP/pwf.conf"

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* config_split_line(): blank lines, comments, trimming and bad lines. */
+/*
+ * config_split_line(): blank lines, comments, trimming, quotes and bad
+ * lines.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -34,8 +37,10 @@ static const struct {
 	{ "url = redis://u:p@h/1?x=y", "url", "redis://u:p@h/1?x=y" },
 	{ "key = a=b=c", "key", "a=b=c" },
 	{ "key==", "key", "=" },
-	{ "key = value # not a comment", "key", "value # not a comment" },
+	/* a '#' inside a word is part of the value */
 	{ "password = p#ss=w0rd", "password", "p#ss=w0rd" },
+	{ "password = a#", "password", "a#" },
+	{ "url = redis://h/0#x", "url", "redis://h/0#x" },
 	{ "key# = v", "key#", "v" },
 	/* an empty value is the caller's business */
 	{ "key =", "key", "" },
@@ -43,6 +48,20 @@ static const struct {
 	{ "key=  \t\r\n", "key", "" },
 	/* inner spaces stay; the caller checks the key */
 	{ "my key = two  words", "my key", "two  words" },
+	/* quotes are removed, and nothing inside them is special */
+	{ "password = \"s3cret\"", "password", "s3cret" },
+	{ "password = 's3cret'", "password", "s3cret" },
+	{ "password = \"a # b\"", "password", "a # b" },
+	{ "password = '#x'", "password", "#x" },
+	{ "password = \"  spaced  \"  \r\n", "password", "  spaced  " },
+	{ "password = \"a\\\"b\"", "password", "a\\\"b" },
+	{ "password = \"it's\"", "password", "it's" },
+	{ "password = 'say \"hi\"'", "password", "say \"hi\"" },
+	{ "prefix = \"\"", "prefix", "" },
+	{ "prefix = ''", "prefix", "" },
+	/* a quote that does not open the value is an ordinary byte */
+	{ "password = a\"b\"", "password", "a\"b\"" },
+	{ "password = it's", "password", "it's" },
 };
 
 static void test_good(void)
@@ -96,6 +115,36 @@ int main(void)
 	check_bad("   =value", "a line has no key before '='");
 	check_bad(" \t = ", "a line has no key before '='");
 	check_bad("=", "a line has no key before '='");
+	/* comments are whole lines: a '#' starting a word is refused */
+	check_bad("url = redis://h:6379 # prod", "the value of 'url' has a '#' "
+		  "that starts a word; comments go on lines of their own, and "
+		  "a value whose '#' belongs to it goes in quotes (\"...\")");
+	check_bad("password = p\t#ss", "the value of 'password' has a '#' "
+		  "that starts a word; comments go on lines of their own, and "
+		  "a value whose '#' belongs to it goes in quotes (\"...\")");
+	check_bad("password = #secret", "the value of 'password' has a '#' "
+		  "that starts a word; comments go on lines of their own, and "
+		  "a value whose '#' belongs to it goes in quotes (\"...\")");
+	check_bad("password=#secret", "the value of 'password' has a '#' "
+		  "that starts a word; comments go on lines of their own, and "
+		  "a value whose '#' belongs to it goes in quotes (\"...\")");
+	/* a quote must close at the end of the value */
+	check_bad("password = \"s3cret", "the value of 'password' opens a "
+		  "quote (\") that does not close at the end of the line; "
+		  "nothing may follow the closing quote, and comments go on "
+		  "lines of their own");
+	check_bad("password = \"s3cret\" # mine", "the value of 'password' "
+		  "opens a quote (\") that does not close at the end of the "
+		  "line; nothing may follow the closing quote, and comments go "
+		  "on lines of their own");
+	check_bad("password = 's3cret\"", "the value of 'password' opens a "
+		  "quote (') that does not close at the end of the line; "
+		  "nothing may follow the closing quote, and comments go on "
+		  "lines of their own");
+	check_bad("password = \"", "the value of 'password' opens a quote "
+		  "(\") that does not close at the end of the line; nothing "
+		  "may follow the closing quote, and comments go on lines of "
+		  "their own");
 	/* a long first word is quoted up to 64 bytes */
 	memset(text, 'x', 100);
 	text[100] = '\0';
