@@ -49,10 +49,11 @@ missing() {
 	esac | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
-# apt_install PACKAGE...: as root, non-interactive.
+# apt_install PACKAGE...: as root, non-interactive; dpkg's progress is
+# not shown, its errors are.
 apt_install() {
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq "$@"
+	apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
 }
 
 case "${1:-} ${2:-}" in
