@@ -33,6 +33,11 @@ esac
 exec pkg-config "$@"
 EOF
 chmod +x "$TMP/pc/pkg-config"
+# One that names directories of its own: the Makefile must ask it.
+sed -e 's|/share/bash-completion/completions"|/share/bash-elsewhere"|' \
+	-e 's|/share/fish/vendor_completions.d"|/share/fish-elsewhere"|' \
+	"$TMP/pc/pkg-config" >"$TMP/pc/odd-pkg-config"
+chmod +x "$TMP/pc/odd-pkg-config"
 printf '#!/bin/sh\nexit 1\n' >"$TMP/pc/no-pkg-config"
 chmod +x "$TMP/pc/no-pkg-config"
 
@@ -82,6 +87,13 @@ check_install "PREFIX=/usr/local" /usr/local "$TMP/pc/pkg-config" \
 	usr/local/share/bash-completion/completions/dlock \
 	usr/local/share/zsh/site-functions/_dlock \
 	usr/local/share/fish/vendor_completions.d/dlock.fish
+# The directories come from pkg-config, not from a list of our own.
+# shellcheck disable=SC2046
+check_install "pkg-config-elsewhere" /usr "$TMP/pc/odd-pkg-config" usr/bin/dlock \
+	$(man_files usr) \
+	usr/share/bash-elsewhere/dlock \
+	usr/share/zsh/vendor-completions/_dlock \
+	usr/share/fish-elsewhere/dlock.fish
 # Without the packages' pkg-config files: the usual paths.
 # shellcheck disable=SC2046
 check_install "without-pkg-config" /usr "$TMP/pc/no-pkg-config" usr/bin/dlock \
