@@ -9,10 +9,12 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Completions go where the shells look: the directories that the
-# bash-completion and fish packages name (moved under PREFIX), else the
-# usual paths; zsh's Debian directory for PREFIX=/usr, site-functions
+# bash-completion and fish packages name, moved under PREFIX (Debian's
+# bash-completion.pc sets datadir apart from prefix, hence both), else
+# the usual paths; zsh's Debian directory for PREFIX=/usr, site-functions
 # otherwise. Recursive (=) so that pkg-config runs only for install.
 comp_dir = $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+	--define-variable=datadir=$(DATADIR) \
 	--variable=completionsdir $(1) 2>/dev/null),$(2))
 BASHCOMPDIR ?= $(call comp_dir,bash-completion,$(DATADIR)/bash-completion/completions)
 FISHCOMPDIR ?= $(call comp_dir,fish,$(DATADIR)/fish/vendor_completions.d)

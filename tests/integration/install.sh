@@ -10,34 +10,47 @@
 src=$(cd "$(dirname "$0")/../.." && pwd)
 pages=$(cd "$src/man" && ls ./*.[1-9] | sed 's|^\./||')
 
-# A pkg-config that answers for the completion directories as the
-# bash-completion and fish packages of Debian 12 do (prefix=/usr, moved
-# with --define-variable), and as the real one for everything else.
-mkdir -p "$TMP/pc"
-cat >"$TMP/pc/pkg-config" <<'EOF'
-#!/bin/sh
+# The pkg-config files of Debian 12's bash-completion and fish packages, as
+# they are (bash-completion's datadir does not follow prefix), seen by the
+# real pkg-config through a wrapper; and a set that names directories of
+# its own, to show that the Makefile asks pkg-config.
+mkdir -p "$TMP/pc/debian" "$TMP/pc/elsewhere"
+cat >"$TMP/pc/debian/bash-completion.pc" <<'EOF'
 prefix=/usr
-for a in "$@"; do
-	case $a in
-	--define-variable=prefix=*) prefix=${a#--define-variable=prefix=} ;;
-	esac
-done
-case " $* " in
-*" --variable=completionsdir bash-completion "*)
-	echo "$prefix/share/bash-completion/completions"; exit 0 ;;
-*" --variable=completionsdir fish "*)
-	echo "$prefix/share/fish/vendor_completions.d"; exit 0 ;;
-*" --variable=completionsdir "*)
-	exit 1 ;;
-esac
-exec pkg-config "$@"
+datadir=/usr/share
+sysconfdir=/etc
+
+compatdir=${sysconfdir}/bash_completion.d
+completionsdir=${datadir}/bash-completion/completions
+helpersdir=${datadir}/bash-completion/helpers
+
+Name: bash-completion
+Description: programmable completion for the bash shell
+URL: https://github.com/scop/bash-completion
+Version: 2.11
 EOF
-chmod +x "$TMP/pc/pkg-config"
-# One that names directories of its own: the Makefile must ask it.
-sed -e 's|/share/bash-completion/completions"|/share/bash-elsewhere"|' \
-	-e 's|/share/fish/vendor_completions.d"|/share/fish-elsewhere"|' \
-	"$TMP/pc/pkg-config" >"$TMP/pc/odd-pkg-config"
-chmod +x "$TMP/pc/odd-pkg-config"
+cat >"$TMP/pc/debian/fish.pc" <<'EOF'
+prefix=/usr
+datadir=${prefix}/share
+completionsdir=${datadir}/fish/vendor_completions.d
+functionsdir=${datadir}/fish/vendor_functions.d
+confdir=${datadir}/fish/vendor_conf.d
+
+Name: fish
+Description: fish, the friendly interactive shell
+URL: https://fishshell.com/
+Version: 3.6.0
+EOF
+sed 's|/bash-completion/completions$|/bash-elsewhere|' \
+	"$TMP/pc/debian/bash-completion.pc" >"$TMP/pc/elsewhere/bash-completion.pc"
+sed 's|/fish/vendor_completions.d$|/fish-elsewhere|' \
+	"$TMP/pc/debian/fish.pc" >"$TMP/pc/elsewhere/fish.pc"
+for set in debian elsewhere; do
+	# shellcheck disable=SC2016 # $@ is the wrapper's
+	printf '#!/bin/sh\nPKG_CONFIG_PATH=%s exec pkg-config "$@"\n' \
+		"$TMP/pc/$set" >"$TMP/pc/$set-pkg-config"
+	chmod +x "$TMP/pc/$set-pkg-config"
+done
 printf '#!/bin/sh\nexit 1\n' >"$TMP/pc/no-pkg-config"
 chmod +x "$TMP/pc/no-pkg-config"
 
@@ -75,21 +88,21 @@ man_files() {
 # Debian's layout with PREFIX=/usr, with pkg-config as on a machine with
 # bash-completion and fish.
 # shellcheck disable=SC2046 # one file a word
-check_install "PREFIX=/usr" /usr "$TMP/pc/pkg-config" usr/bin/dlock \
+check_install "PREFIX=/usr" /usr "$TMP/pc/debian-pkg-config" usr/bin/dlock \
 	$(man_files usr) \
 	usr/share/bash-completion/completions/dlock \
 	usr/share/zsh/vendor-completions/_dlock \
 	usr/share/fish/vendor_completions.d/dlock.fish
 # The default PREFIX, where pkg-config's directories move with it.
 # shellcheck disable=SC2046
-check_install "PREFIX=/usr/local" /usr/local "$TMP/pc/pkg-config" \
+check_install "PREFIX=/usr/local" /usr/local "$TMP/pc/debian-pkg-config" \
 	usr/local/bin/dlock $(man_files usr/local) \
 	usr/local/share/bash-completion/completions/dlock \
 	usr/local/share/zsh/site-functions/_dlock \
 	usr/local/share/fish/vendor_completions.d/dlock.fish
 # The directories come from pkg-config, not from a list of our own.
 # shellcheck disable=SC2046
-check_install "pkg-config-elsewhere" /usr "$TMP/pc/odd-pkg-config" usr/bin/dlock \
+check_install "pkg-config-elsewhere" /usr "$TMP/pc/elsewhere-pkg-config" usr/bin/dlock \
 	$(man_files usr) \
 	usr/share/bash-elsewhere/dlock \
 	usr/share/zsh/vendor-completions/_dlock \
