@@ -116,6 +116,38 @@ for p in $pages; do
 		"$(grep -x "$name ${p##*.}" <<<"$see")"
 done
 
+# "SECTION in page(7)": every such reference names a section, subsection
+# or list entry of a page of dlock.
+for p in $pages; do
+	awk '
+	p2 ~ /^\.BR? / && p1 == "in" &&
+	$0 ~ /^\.BR dlock(\\-[a-z]+)? \([1-9]\)/ {
+		t = p2
+		sub(/^\.BR? +/, "", t)
+		gsub(/"/, "", t)
+		n = $2
+		gsub(/\\/, "", n)
+		s = $3
+		sub(/^\(/, "", s)
+		sub(/\).*/, "", s)
+		printf "%s.%s\t%s\n", n, s, t
+	}
+	{ p2 = p1; p1 = $0 }' "$ROOT/man/$p" >"$TMP/xrefs"
+	while IFS=$'\t' read -r target title; do
+		[ -n "$target" ] || continue
+		if [ -f "$ROOT/man/$target" ] &&
+			{ grep -qxF -e ".SH $title" -e ".SS $title" -e ".SH \"$title\"" \
+				-e ".SS \"$title\"" "$ROOT/man/$target" ||
+			  awk '/^\.TP/ { getline; print }' "$ROOT/man/$target" |
+				grep -qxF "$title"; }; then
+			ok "man/$p: '$title' is in man/$target"
+		else
+			not_ok "man/$p: '$title' is in man/$target" \
+				"no .SH, .SS or .TP entry '$title' there"
+		fi
+	done <"$TMP/xrefs"
+done
+
 # The planned backends are not promised as existing: dlock(7) names them
 # as planned, and no page gives a URL scheme of theirs.
 sed -n '/^\.SH BACKENDS/,/^\.SH [^B]/p' "$ROOT/man/dlock.7" >"$TMP/backends"
