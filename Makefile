@@ -3,18 +3,31 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share
-BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
-ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
-FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
+
+# Completions go where the shells look: the directories that the
+# bash-completion and fish packages name, moved under PREFIX (Debian's
+# bash-completion.pc sets datadir apart from prefix, hence both), else
+# the usual paths; zsh's Debian directory for PREFIX=/usr, site-functions
+# otherwise. Recursive (=) so that pkg-config runs only for install.
+comp_dir = $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+	--define-variable=datadir=$(DATADIR) \
+	--variable=completionsdir $(1) 2>/dev/null),$(2))
+BASHCOMPDIR ?= $(call comp_dir,bash-completion,$(DATADIR)/bash-completion/completions)
+FISHCOMPDIR ?= $(call comp_dir,fish,$(DATADIR)/fish/vendor_completions.d)
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
 BUILD ?= build
 SANITIZE ?=
 
-HIREDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
-HIREDIS_LIBS := $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
+# Asked on first use, not when the Makefile is read: make demo and make
+# check may install pkg-config and hiredis (deps-present) before compiling.
+HIREDIS_CFLAGS = $(eval HIREDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags \
+	hiredis 2>/dev/null))$(HIREDIS_CFLAGS)
+HIREDIS_LIBS = $(eval HIREDIS_LIBS := $(shell $(PKG_CONFIG) --libs hiredis \
+	2>/dev/null || echo -lhiredis))$(HIREDIS_LIBS)
 
 WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wvla -fno-common
@@ -88,9 +101,15 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libdlock.a
 		$(BUILD)/libdlock.a $(LIBS)
 
 # Says what is missing and how to get it, instead of a compiler error.
+# make demo and make check (the README's two commands) also install it,
+# when run as root: their prerequisites inherit these variables.
+DEPS_FOR = build
+demo: DEPS_FOR = demo
+check: DEPS_FOR = test
+demo check: DEPS_INSTALL = 1
 .PHONY: deps-present
 deps-present:
-	@tests/deps.sh check build
+	@DLOCK_DEPS_INSTALL=$(DEPS_INSTALL) tests/deps.sh check $(DEPS_FOR)
 
 deps:
 	tests/deps.sh install
@@ -139,18 +158,25 @@ torture: $(DLOCK)
 	@DLOCK=$(abspath $(DLOCK)) tests/bench/torture.sh $(TORTURE_N) \
 		$(TORTURE_M) $(TORTURE_OPTS)
 
+MAN1 = $(wildcard man/*.1)
+MAN7 = $(wildcard man/*.7)
+
 install: $(DLOCK)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 $(DLOCK) $(DESTDIR)$(BINDIR)/dlock
-	install -m 644 man/dlock.1 $(DESTDIR)$(MANDIR)/man1/dlock.1
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 	install -m 644 completions/dlock.bash $(DESTDIR)$(BASHCOMPDIR)/dlock
 	install -m 644 completions/_dlock $(DESTDIR)$(ZSHCOMPDIR)/_dlock
 	install -m 644 completions/dlock.fish $(DESTDIR)$(FISHCOMPDIR)/dlock.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/dlock $(DESTDIR)$(MANDIR)/man1/dlock.1 \
+	rm -f $(DESTDIR)$(BINDIR)/dlock \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
 		$(DESTDIR)$(BASHCOMPDIR)/dlock $(DESTDIR)$(ZSHCOMPDIR)/_dlock \
 		$(DESTDIR)$(FISHCOMPDIR)/dlock.fish
 

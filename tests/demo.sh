@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # make demo: three jobs want the same lock at once and take turns.
-# Uses the Redis that dlock would use anyway if one answers; otherwise a
+# Uses the server of $DLOCK_URL when it is set and answers; otherwise a
 # throwaway redis-server on a unix socket, stopped at the end.
 set -u
 : "${DLOCK:?}"
 
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-	echo "dlock: the demo needs redis-server and redis-cli: run 'make deps'" \
-		"(as root), or 'apt-get install redis-server redis-tools'" >&2
+	echo "dlock: the demo needs redis-server and redis-cli: install them" \
+		"with: sudo apt-get install redis-server redis-tools" >&2
 	exit 1
 fi
 tmp=$(mktemp -d)
@@ -18,8 +18,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if "$DLOCK" run -n --connect-timeout 1s dlock-demo-probe -- true 2>/dev/null; then
-	echo "Using the Redis server dlock finds by itself (${DLOCK_URL:-${REDIS_URL:-redis://127.0.0.1:6379}})."
+if [ -n "${DLOCK_URL:-}" ] &&
+	"$DLOCK" --url "$DLOCK_URL" run -n --connect-timeout 1s \
+		dlock-demo-probe -- true 2>/dev/null; then
+	echo "Using the Redis server of DLOCK_URL ($DLOCK_URL)."
 else
 	redis-server --port 0 --unixsocket "$tmp/redis.sock" --dir "$tmp" \
 		--save '' --appendonly no --logfile "$tmp/redis.log" &

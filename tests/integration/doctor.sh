@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 unset DLOCK_URL REDIS_URL DLOCK_PASSWORD REDISCLI_AUTH DLOCK_PREFIX DLOCK_OWNER
-MAN=$(cd "$(dirname "$0")/../.." && pwd)/man/dlock.1
+MAN=$(cd "$(dirname "$0")/../.." && pwd)/man/dlock-redis.7
 
 # doctor NAME DLOCK-ARGS...: runs "dlock doctor", output in $TMP/NAME.out
 # and $TMP/NAME.err; sets OUT and STATUS.
