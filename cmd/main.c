@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
-static const char main_help[] =
+static const char main_usage[] =
 	"Usage: dlock [OPTIONS] run [RUN-OPTIONS] NAME [--] COMMAND [ARG...]\n"
 	"       dlock [OPTIONS] run [RUN-OPTIONS] NAME -c 'SHELL COMMAND'\n"
 	"       dlock [OPTIONS] status NAME [--json]\n"
@@ -18,26 +19,27 @@ static const char main_help[] =
 	"       dlock help [COMMAND]\n"
 	"\n"
 	"Run a command while holding a named lock in Redis: flock(1) for a\n"
-	"whole fleet. Other hosts running the same NAME wait their turn.\n"
-	"\n"
-	"Commands:\n"
-	"  run      run a command while holding a lock (see 'dlock run --help')\n"
-	"  status   show who holds a lock, since when, and who waits\n"
-	"  list     list the held locks, one line each\n"
-	"  acquire  take a lock for a script and print its owner token\n"
-	"  renew    extend a lock taken with acquire\n"
-	"  release  give back a lock taken with acquire, or evict (--force)\n"
-	"  doctor   check the server and the ACL rights dlock needs\n"
-	"  help     show the help of a command\n"
-	"\n"
-	GLOBAL_HELP
-	"  -h, --help                show this help\n"
-	"  -V, --version             show the version\n"
-	"\n"
+	"whole fleet. Other hosts running the same NAME wait their turn.\n";
+
+static const char main_notes[] =
 	"Settings come from options, then the environment (DLOCK_URL, REDIS_URL,\n"
 	"DLOCK_PASSWORD, REDISCLI_AUTH, DLOCK_PREFIX, DLOCK_CONFIG), then the\n"
 	"config file ($XDG_CONFIG_HOME/dlock/config, /etc/dlock.conf).\n"
 	"Exit statuses and examples: man dlock\n";
+
+/* The options before the command name; the global ones join them. */
+static const struct cmd_option main_options[] = {
+	OPTION_HELP,
+	{ 'V', "version", NULL, "show the version", 0 },
+	/*
+	 * What every command takes, one line each, for the tests that check
+	 * --help, the manual and the completions against these tables:
+	 * "COMMAND [options-first]", then "COMMAND -x|--long flag|value
+	 * [refused] [global]". COMMAND "main" is dlock before a command.
+	 */
+	{ OPT_DUMP_OPTIONS, "dump-options", NULL, NULL, OPTION_HIDDEN },
+	OPTIONS_END,
+};
 
 void errorf(const char *fmt, ...)
 {
@@ -60,17 +62,6 @@ int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'dlock --help'.\n", stderr);
 	return EXIT_USAGE;
-}
-
-int bad_option(char **argv, int opt)
-{
-	const char *arg = argv[optind - 1];
-
-	if (opt == ':')
-		return usage_error("option '%s' needs a value", arg);
-	if (optopt && strncmp(arg, "--", 2) != 0)
-		return usage_error("unknown option '-%c'", optopt);
-	return usage_error("unknown option '%s'", arg);
 }
 
 int exit_status(int code)
@@ -96,39 +87,7 @@ int exit_status(int code)
 	return EXIT_INTERNAL;
 }
 
-bool global_option(struct dlock_config *cfg, int opt, const char *arg,
-		   int *status)
-{
-	static const struct {
-		int opt;
-		const char *key;
-	} keys[] = {
-		{ OPT_URL, "url" },
-		{ OPT_PREFIX, "prefix" },
-		{ OPT_CONNECT_TIMEOUT, "connect-timeout" },
-		{ OPT_USER, "user" },
-		{ OPT_PASSWORD_FILE, "password-file" },
-		{ OPT_CONFIG, "config" },
-		{ OPT_TLS_CA, "tls-ca" },
-		{ OPT_TLS_CERT, "tls-cert" },
-		{ OPT_TLS_KEY, "tls-key" },
-		{ OPT_TLS_SERVER_NAME, "tls-server-name" },
-	};
-	struct dlock_error err;
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (keys[i].opt != opt)
-			continue;
-		if (dlock_config_set_option(cfg, keys[i].key, arg, &err))
-			*status = err.code == DLOCK_ENOMEM ? EXIT_INTERNAL :
-				  usage_error("--%s: %s", keys[i].key,
-					      err.msg);
-		return true;
-	}
-	return false;
-}
-
-int resolve_config(struct dlock_config *cfg)
+static int resolve_config(struct dlock_config *cfg)
 {
 	struct dlock_error err;
 	const char *warning;
@@ -142,7 +101,7 @@ int resolve_config(struct dlock_config *cfg)
 	return 0;
 }
 
-int open_client(struct dlock_config *cfg, struct dlock **d)
+static int open_client(struct dlock_config *cfg, struct dlock **d)
 {
 	int status = resolve_config(cfg);
 
@@ -159,12 +118,6 @@ int open_client(struct dlock_config *cfg, struct dlock **d)
 	return 0;
 }
 
-int print_help(const char *text)
-{
-	fputs(text, stdout);
-	return 0;
-}
-
 /*
  * A command whose output went nowhere must not report success:
  * "dlock --help > /dev/full" fails.
@@ -178,26 +131,89 @@ static int finish_stdout(int status)
 	return status;
 }
 
+/* What the dispatcher sets up before it calls a command. */
+enum {
+	NEEDS_CONFIG = 1 << 0,	/* settings resolved, warnings printed */
+	/* A client on one server (several --url: a usage error, for now). */
+	NEEDS_CLIENT = 1 << 1 | NEEDS_CONFIG,
+	/* Options stop at the first operand, as in flock(1). */
+	OPTIONS_FIRST = 1 << 2,
+};
+
 static const struct command {
 	const char *name;
-	int (*fn)(int argc, char **argv, struct dlock_config *cfg);
-	const char *help;
+	cmd_fn *fn;
+	const struct cmd_syntax *syntax;
+	unsigned flags;
+	const char *summary;	/* its line in dlock --help */
 } commands[] = {
-	{ "run", cmd_run, run_help },
-	{ "doctor", cmd_doctor, doctor_help },
-	{ "status", cmd_status, status_help },
-	{ "list", cmd_list, list_help },
-	{ "acquire", cmd_acquire, acquire_help },
-	{ "renew", cmd_renew, renew_help },
-	{ "release", cmd_release, release_help },
+	{ "run", cmd_run, &run_syntax, NEEDS_CLIENT | OPTIONS_FIRST,
+	  "run a command while holding a lock (see 'dlock run --help')" },
+	{ "status", cmd_status, &status_syntax, NEEDS_CLIENT,
+	  "show who holds a lock, since when, and who waits" },
+	{ "list", cmd_list, &list_syntax, NEEDS_CLIENT,
+	  "list the held locks, one line each" },
+	/* dlock run's code; acquire's operands set o->acquire_only. */
+	{ "acquire", cmd_run, &acquire_syntax, NEEDS_CLIENT | OPTIONS_FIRST,
+	  "take a lock for a script and print its owner token" },
+	{ "renew", cmd_renew, &renew_syntax, NEEDS_CLIENT,
+	  "extend a lock taken with acquire" },
+	{ "release", cmd_release, &release_syntax, NEEDS_CLIENT,
+	  "give back a lock taken with acquire, or evict (--force)" },
+	/* Checks each of several --url, so no single client. */
+	{ "doctor", cmd_doctor, &doctor_syntax, NEEDS_CONFIG | OPTIONS_FIRST,
+	  "check the server and the ACL rights dlock needs" },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const struct command *find_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+static int print_main_help(void)
+{
+	fputs(main_usage, stdout);
+	fputs("\nCommands:\n", stdout);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+	printf("  %-8s %s\n", "help", "show the help of a command");
+	putchar('\n');
+	print_global_options();
+	print_options(main_options);
+	putchar('\n');
+	fputs(main_notes, stdout);
+	return 0;
+}
+
+static int print_command_help(const struct command *c)
+{
+	fputs(c->syntax->usage, stdout);
+	fputs("\nOptions:\n", stdout);
+	print_options(c->syntax->options);
+	putchar('\n');
+	print_global_options();
+	putchar('\n');
+	fputs(c->syntax->notes, stdout);
+	return 0;
+}
+
+static int print_dump(void)
+{
+	puts("main options-first");
+	dump_options("main", main_options);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct command *c = &commands[i];
+
+		printf("%s%s\n", c->name,
+		       c->flags & OPTIONS_FIRST ? " options-first" : "");
+		dump_options(c->name, c->syntax->options);
+	}
+	return 0;
 }
 
 static int cmd_help(int argc, char **argv)
@@ -205,51 +221,71 @@ static int cmd_help(int argc, char **argv)
 	const struct command *c;
 
 	if (argc < 2)
-		return print_help(main_help);
+		return print_main_help();
 	if (argc > 2)
 		return usage_error("'help' takes one command name");
 	c = find_command(argv[1]);
 	if (!c)
 		return usage_error("unknown command '%s'", argv[1]);
-	return print_help(c->help);
+	return print_command_help(c);
+}
+
+/* Parses a command's options and operands, sets up what it needs, runs it. */
+static int run_command(const struct command *c, int argc, char **argv,
+		       struct dlock_config *cfg, struct cmd_opts *o)
+{
+	struct dlock *d = NULL;
+	int status;
+
+	status = parse_options(argc, argv, c->syntax->options,
+			       c->flags & OPTIONS_FIRST, cfg, o);
+	if (status == PARSE_STOP)
+		return print_command_help(c);
+	if (status)
+		return status;
+	status = c->syntax->operands(o, argc - optind, argv + optind);
+	if (status)
+		return status;
+	if ((c->flags & NEEDS_CLIENT) == NEEDS_CLIENT)
+		status = open_client(cfg, &d);
+	else if (c->flags & NEEDS_CONFIG)
+		status = resolve_config(cfg);
+	if (status)
+		return status;
+	status = c->fn(o, cfg, d);
+	dlock_free(d);
+	return status;
 }
 
 static int dispatch(int argc, char **argv, struct dlock_config *cfg)
 {
-	static const struct option options[] = {
-		GLOBAL_LONG_OPTIONS,
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct command *c;
-	int opt, status = 0;
+	struct cmd_opts o;
+	int status;
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
-		if (global_option(cfg, opt, optarg, &status)) {
-			if (status)
-				return status;
-			continue;
-		}
-		switch (opt) {
-		case 'h':
-			return print_help(main_help);
-		case 'V':
-			return print_help("dlock " DLOCK_VERSION "\n");
-		default:
-			return bad_option(argv, opt);
-		}
+	cmd_opts_init(&o);
+	status = parse_options(argc, argv, main_options, true, cfg, &o);
+	if (status == PARSE_STOP) {
+		if (o.help)
+			return print_main_help();
+		if (o.dump_options)
+			return print_dump();
+		fputs("dlock " DLOCK_VERSION "\n", stdout);
+		return 0;
 	}
+	if (status)
+		return status;
 	if (optind >= argc)
 		return usage_error("no command given; use 'dlock run NAME "
 				   "COMMAND'");
-	if (strcmp(argv[optind], "help") == 0)
-		return cmd_help(argc - optind, argv + optind);
-	c = find_command(argv[optind]);
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "help") == 0)
+		return cmd_help(argc, argv);
+	c = find_command(argv[0]);
 	if (!c)
-		return usage_error("unknown command '%s'", argv[optind]);
-	return c->fn(argc - optind, argv + optind, cfg);
+		return usage_error("unknown command '%s'", argv[0]);
+	return run_command(c, argc, argv, cfg, &o);
 }
 
 int main(int argc, char **argv)
