@@ -14,6 +14,12 @@
 
 #define DEFAULT_KILL_AFTER_MS 10000
 
+/*
+ * The shortest lease: renewed every third of it, a shorter one is lost to
+ * a single slow round trip, and a 1 ms one as soon as it is taken.
+ */
+#define MIN_TTL_MS 1000
+
 /* Where the help text of an option starts in --help. */
 #define HELP_COLUMN 28
 
@@ -86,6 +92,16 @@ static int duration(const char *opt, const char *arg, bool allow_zero,
 	if (dlock_parse_duration(arg, allow_zero, ms, &err))
 		return usage_error("%s: %s", opt, err.msg);
 	return 0;
+}
+
+static int ttl(const char *arg, int64_t *ms)
+{
+	int status = duration("--ttl", arg, false, ms);
+
+	if (!status && *ms < MIN_TTL_MS)
+		status = usage_error("--ttl: '%s' is too short; a lease must "
+				     "be at least %ds", arg, MIN_TTL_MS / 1000);
+	return status;
 }
 
 static int number(const char *opt, const char *arg, long max, long *n)
@@ -188,7 +204,7 @@ static int set_option(struct cmd_opts *o, int val, const char *arg)
 		o->json = true;
 		return 0;
 	case OPT_TTL:
-		return duration("--ttl", arg, false, &o->ttl_ms);
+		return ttl(arg, &o->ttl_ms);
 	case OPT_OWNER:
 		o->owner = arg;
 		return 0;
