@@ -82,6 +82,8 @@ enum {
 	OPTION_REFUSED = 1 << 2,
 	/* Taken, but in neither --help nor --dump-options (for tests). */
 	OPTION_HIDDEN = 1 << 3,
+	/* flock(1) takes it after NAME too (-c): no hint to move it. */
+	OPTION_AFTER_NAME = 1 << 4,
 };
 
 #define OPTION_HELP { 'h', "help", NULL, "show this help", 0 }
@@ -139,6 +141,13 @@ int parse_options(int argc, char **argv, const struct cmd_option *table,
 		  bool options_first, struct dlock_config *cfg,
 		  struct cmd_opts *o);
 
+/*
+ * How many of the words argv[0...] are options of the table (or global
+ * ones) and their values, stopping at "--", at an operand and at an
+ * OPTION_AFTER_NAME option. For hints about misplaced options.
+ */
+int option_words(const struct cmd_option *table, int argc, char **argv);
+
 /* Prints the --help lines of a table's options to stdout. */
 void print_options(const struct cmd_option *table);
 
@@ -185,7 +194,10 @@ extern const struct cmd_syntax run_syntax, acquire_syntax, status_syntax,
 /* Prints "dlock: " and the message to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints a one-line usage error and the hint; returns EXIT_USAGE. */
+/*
+ * Prints a one-line usage error and the hint to see the --help of the
+ * command at hand; returns EXIT_USAGE.
+ */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The exit status for a DLOCK_E* code (conflicts excepted). */

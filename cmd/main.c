@@ -41,6 +41,13 @@ static const struct cmd_option main_options[] = {
 	OPTIONS_END,
 };
 
+/* The command line as given, for hints that show it corrected. */
+static int line_argc;
+static char **line_argv;
+
+/* The command whose --help a usage error points to; NULL: dlock's. */
+static const char *usage_command;
+
 void errorf(const char *fmt, ...)
 {
 	va_list ap;
@@ -60,7 +67,10 @@ int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'dlock --help'.\n", stderr);
+	if (usage_command)
+		fprintf(stderr, "\nTry 'dlock %s --help'.\n", usage_command);
+	else
+		fputs("\nTry 'dlock --help'.\n", stderr);
 	return EXIT_USAGE;
 }
 
@@ -138,6 +148,11 @@ enum {
 	NEEDS_CLIENT = 1 << 1 | NEEDS_CONFIG,
 	/* Options stop at the first operand, as in flock(1). */
 	OPTIONS_FIRST = 1 << 2,
+	/*
+	 * ... which is NAME: an option of the command right after it is a
+	 * habit from other tools, and gets a hint, not an attempt to run it.
+	 */
+	OPTIONS_BEFORE_NAME = 1 << 3 | OPTIONS_FIRST,
 };
 
 static const struct command {
@@ -147,14 +162,15 @@ static const struct command {
 	unsigned flags;
 	const char *summary;	/* its line in dlock --help */
 } commands[] = {
-	{ "run", cmd_run, &run_syntax, NEEDS_CLIENT | OPTIONS_FIRST,
+	{ "run", cmd_run, &run_syntax, NEEDS_CLIENT | OPTIONS_BEFORE_NAME,
 	  "run a command while holding a lock (see 'dlock run --help')" },
 	{ "status", cmd_status, &status_syntax, NEEDS_CLIENT,
 	  "show who holds a lock, since when, and who waits" },
 	{ "list", cmd_list, &list_syntax, NEEDS_CLIENT,
 	  "list the held locks, one line each" },
 	/* dlock run's code; acquire's operands set o->acquire_only. */
-	{ "acquire", cmd_run, &acquire_syntax, NEEDS_CLIENT | OPTIONS_FIRST,
+	{ "acquire", cmd_run, &acquire_syntax,
+	  NEEDS_CLIENT | OPTIONS_BEFORE_NAME,
 	  "take a lock for a script and print its owner token" },
 	{ "renew", cmd_renew, &renew_syntax, NEEDS_CLIENT,
 	  "extend a lock taken with acquire" },
@@ -173,6 +189,188 @@ static const struct command *find_command(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* Writes a word of a command line so that a shell reads it back as is. */
+static void put_word(FILE *f, const char *w)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-";
+
+	if (*w && strspn(w, plain) == strlen(w)) {
+		fputs(w, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *w; w++)
+		if (*w == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*w, f);
+	fputc('\'', f);
+}
+
+/*
+ * The command line with the words [from, from + n) moved to before word
+ * to, and insert (unless NULL) after them, as text to show in a hint.
+ * NULL when out of memory: the hint then goes without it.
+ */
+static char *corrected_line(int to, const char *insert, int from, int n)
+{
+	char *text = NULL;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		return NULL;
+	fputs("dlock", f);
+	for (int i = 1; i <= line_argc; i++) {
+		if (i == to) {
+			for (int j = from; j < from + n; j++) {
+				fputc(' ', f);
+				put_word(f, line_argv[j]);
+			}
+			if (insert)
+				fprintf(f, " %s", insert);
+		}
+		if (i == line_argc)
+			break;
+		if (i >= from && i < from + n)
+			continue;
+		fputc(' ', f);
+		put_word(f, line_argv[i]);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * "dlock run job -n -- cmd": a usage error that shows the options before
+ * NAME, where they belong. argv[0] is NAME. Returns 0 when no option of
+ * the table follows it.
+ */
+static int misplaced_options(const struct command *c, int argc, char **argv)
+{
+	int n = option_words(c->syntax->options, argc - 1, argv + 1);
+	int name = (int)(argv - line_argv);
+	char *line;
+	int status;
+
+	if (!n)
+		return 0;
+	line = corrected_line(name, NULL, name + 1, n);
+	status = usage_error("options of %s go before NAME: %s", c->name,
+			     line ? line : "");
+	free(line);
+	return status;
+}
+
+/* Optimal string alignment distance: typos, with swapped letters as one. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t d[3][16], la = strlen(a), lb = strlen(b);
+
+	if (la >= 16 || lb >= 16)
+		return SIZE_MAX;
+	/* Rows i - 2, i - 1 and i of the table, in turn. */
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *row = d[i % 3], *up = d[(i - 1) % 3];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t best = up[j - 1] + cost;
+
+			if (up[j] + 1 < best)
+				best = up[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			size_t swap = i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+				      a[i - 2] == b[j - 1] ?
+				      d[(i - 2) % 3][j - 2] + 1 : SIZE_MAX;
+
+			if (swap < best)
+				best = swap;
+			row[j] = best;
+		}
+	}
+	return d[la % 3][lb];
+}
+
+static const struct command *find_command(const char *name);
+
+/* The command nearest to word, and how near, counting "help" too. */
+static const char *nearest_command(const char *word, size_t *distance)
+{
+	const char *best = "help";
+
+	*distance = edit_distance(word, best);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		size_t d = edit_distance(word, commands[i].name);
+
+		if (d < *distance) {
+			*distance = d;
+			best = commands[i].name;
+		}
+	}
+	return best;
+}
+
+/*
+ * Word at argv[i] is no command: a typo ("rn"), or flock's habit of
+ * putting the lock first ("dlock job cmd"). Returns the usage status.
+ */
+static int unknown_command(int i)
+{
+	const char *word = line_argv[i];
+	struct dlock_error err;
+	size_t distance;
+	const char *near = nearest_command(word, &distance);
+	char *line;
+	int status;
+
+	/*
+	 * One slip; or two in a longer word, unless it reads as flock's
+	 * "dlock NAME COMMAND" ("dlock stat" yes, "dlock test make" no).
+	 */
+	if (distance <= 1 || (distance == 2 && strlen(word) >= 4 &&
+			      (i + 1 == line_argc ||
+			       dlock_check_name(word, &err) != 0)))
+		return usage_error("unknown command '%s'; did you mean '%s'?",
+				   word, near);
+	if (i + 1 == line_argc || dlock_check_name(word, &err) != 0)
+		return usage_error("unknown command '%s'", word);
+	line = corrected_line(i, "run", 0, 0);
+	status = usage_error("unknown command '%s'; to run a command under "
+			     "lock '%s': %s", word, word, line ? line : "");
+	free(line);
+	return status;
+}
+
+/*
+ * "dlock -n job cmd": flock's options before the lock. An option of dlock
+ * run at argv[i], where a command should be, gets the line with "run".
+ * Returns 0 when there is none.
+ */
+static int run_option_first(int i)
+{
+	const struct command *run = find_command("run");
+	char *line;
+	int status;
+
+	if (i >= line_argc ||
+	    !option_words(run->syntax->options, line_argc - i, line_argv + i))
+		return 0;
+	line = corrected_line(i, "run", 0, 0);
+	status = usage_error("'%s' is an option of run, which goes first: %s",
+			     line_argv[i], line ? line : "");
+	free(line);
+	return status;
 }
 
 static int print_main_help(void)
@@ -224,6 +422,8 @@ static int cmd_help(int argc, char **argv)
 		return print_main_help();
 	if (argc > 2)
 		return usage_error("'help' takes one command name");
+	if (strcmp(argv[1], "help") == 0)
+		return print_main_help();
 	c = find_command(argv[1]);
 	if (!c)
 		return usage_error("unknown command '%s'", argv[1]);
@@ -237,12 +437,19 @@ static int run_command(const struct command *c, int argc, char **argv,
 	struct dlock *d = NULL;
 	int status;
 
+	usage_command = c->name;
 	status = parse_options(argc, argv, c->syntax->options,
 			       c->flags & OPTIONS_FIRST, cfg, o);
 	if (status == PARSE_STOP)
 		return print_command_help(c);
 	if (status)
 		return status;
+	if ((c->flags & OPTIONS_BEFORE_NAME) == OPTIONS_BEFORE_NAME &&
+	    optind < argc) {
+		status = misplaced_options(c, argc - optind, argv + optind);
+		if (status)
+			return status;
+	}
 	status = c->syntax->operands(o, argc - optind, argv + optind);
 	if (status)
 		return status;
@@ -264,6 +471,10 @@ static int dispatch(int argc, char **argv, struct dlock_config *cfg)
 	int status;
 
 	cmd_opts_init(&o);
+	status = run_option_first(1 + option_words(main_options, argc - 1,
+						   argv + 1));
+	if (status)
+		return status;
 	status = parse_options(argc, argv, main_options, true, cfg, &o);
 	if (status == PARSE_STOP) {
 		if (o.help)
@@ -284,7 +495,7 @@ static int dispatch(int argc, char **argv, struct dlock_config *cfg)
 		return cmd_help(argc, argv);
 	c = find_command(argv[0]);
 	if (!c)
-		return usage_error("unknown command '%s'", argv[0]);
+		return unknown_command(optind);
 	return run_command(c, argc, argv, cfg, &o);
 }
 
@@ -297,6 +508,8 @@ int main(int argc, char **argv)
 		errorf("out of memory");
 		return EXIT_INTERNAL;
 	}
+	line_argc = argc;
+	line_argv = argv;
 	status = dispatch(argc, argv, cfg);
 	dlock_config_free(cfg);
 	return finish_stdout(status);

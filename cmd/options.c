@@ -314,6 +314,60 @@ int parse_options(int argc, char **argv, const struct cmd_option *table,
 	return status;
 }
 
+/* The entry that long option word names ("--name" or "--name=value"). */
+static const struct cmd_option *find_long(const struct cmd_option *table,
+					  const char *word)
+{
+	size_t len = strcspn(word, "=");
+
+	for (; table->name; table++)
+		if (strlen(table->name) == len &&
+		    strncmp(table->name, word, len) == 0)
+			return table;
+	return NULL;
+}
+
+/* Words that short option cluster word ("-nq", "-w5") takes, or 0. */
+static int short_words(const struct cmd_option *table, const char *word)
+{
+	for (const char *p = word + 1; *p; p++) {
+		const struct cmd_option *e = find_option(table, *p);
+
+		if (!e || e->flags & OPTION_AFTER_NAME)
+			return 0;
+		if (e->arg)
+			return p[1] ? 1 : 2;
+	}
+	return 1;
+}
+
+int option_words(const struct cmd_option *table, int argc, char **argv)
+{
+	int n = 0;
+
+	while (n < argc && argv[n][0] == '-' && argv[n][1] &&
+	       strcmp(argv[n], "--") != 0) {
+		const char *w = argv[n];
+		const struct cmd_option *e;
+		int k;
+
+		if (w[1] == '-') {
+			e = find_long(table, w + 2);
+			if (!e)
+				e = find_long(global_options, w + 2);
+			if (!e || e->flags & OPTION_AFTER_NAME)
+				break;
+			k = e->arg && !strchr(w, '=') ? 2 : 1;
+		} else {
+			k = short_words(table, w);
+			if (!k)
+				break;
+		}
+		n = n + k < argc ? n + k : argc;
+	}
+	return n;
+}
+
 /* One option's lines in --help, with the names of its aliases. */
 static void print_option(const struct cmd_option *e)
 {

@@ -21,7 +21,8 @@ static const char run_usage[] =
 	"       dlock run [OPTIONS] NAME -c 'SHELL COMMAND'\n"
 	"\n"
 	"Take lock NAME, run COMMAND while a thread renews the lease, release\n"
-	"the lock when COMMAND ends, and exit with COMMAND's status.\n";
+	"the lock when COMMAND ends, and exit with COMMAND's status. The\n"
+	"options come before NAME (-c may also follow it, as with flock).\n";
 
 static const struct cmd_option run_options[] = {
 	{ 'n', "nonblock", NULL,
@@ -34,7 +35,7 @@ static const struct cmd_option run_options[] = {
 	{ 'E', "conflict-exit-code", "N",
 	  "exit status for -n and -w (default 1)", 0 },
 	{ 'c', "command", "STRING",
-	  "run STRING with $SHELL -c (else /bin/sh)", 0 },
+	  "run STRING with $SHELL -c (else /bin/sh)", OPTION_AFTER_NAME },
 	{ 'x', "exclusive", NULL, "exclusive lock (the default)", 0 },
 	{ 's', "shared", NULL,
 	  "shared lock: any number of -s holders at\n"
@@ -51,6 +52,14 @@ static const struct cmd_option run_options[] = {
 	{ 'F', "no-fork", NULL,
 	  "-F/--no-fork cannot work with dlock: dlock must stay alive to "
 	  "renew the lease while the command runs", OPTION_REFUSED },
+	/* flock's, for a lock file descriptor, which dlock does not have. */
+	{ 'o', "close", NULL,
+	  "flock's -o/--close has nothing to do with dlock: no lock "
+	  "descriptor reaches the command; leave it out", OPTION_REFUSED },
+	{ 'u', "unlock", NULL,
+	  "flock's -u/--unlock has no dlock form: the lock is released when "
+	  "COMMAND ends; to release it between steps of a script, use 'dlock "
+	  "acquire' and 'dlock release'", OPTION_REFUSED },
 	{ OPT_TTL, "ttl", "D", "lease, renewed every D/3 (default 30s)", 0 },
 	{ OPT_ON_LOST, "on-lost", "SIGNAL",
 	  "sent to the command's process group when\n"

@@ -270,6 +270,7 @@ for c in main $commands; do
 	else
 		PLUS[$c]=0
 	fi
+	# shellcheck disable=SC2046,SC2086 # lists of words on purpose
 	is "dlock $c takes the global options" "$(words $GLOBAL_LONG)" \
 		"$(words $(table_global "$c"))"
 	ok "dlock $c: $(words ${LONG[$c]}) $(words ${SHORT[$c]})"
