@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* What the command files share: exit statuses, messages, global options. */
+/* What the command files share: exit statuses, messages, option tables. */
 #ifndef DLOCK_CMD_H
 #define DLOCK_CMD_H
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "dlock.h"
 
@@ -48,69 +48,160 @@ enum {
 	OPT_OWNER,
 	OPT_FORCE,
 	OPT_JSON,
+	OPT_DUMP_OPTIONS,
 };
 
-/* The options every command takes, to splice into its own table. */
-#define GLOBAL_LONG_OPTIONS \
-	{ "url", required_argument, NULL, OPT_URL }, \
-	{ "prefix", required_argument, NULL, OPT_PREFIX }, \
-	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT }, \
-	{ "user", required_argument, NULL, OPT_USER }, \
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE }, \
-	{ "config", required_argument, NULL, OPT_CONFIG }, \
-	{ "tls-ca", required_argument, NULL, OPT_TLS_CA }, \
-	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT }, \
-	{ "tls-key", required_argument, NULL, OPT_TLS_KEY }, \
-	{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME }
+/*
+ * One entry of an option table. getopt's short string and long options,
+ * the option lists of --help and dlock --dump-options are all made from
+ * the tables, so that what a command takes and what it documents cannot
+ * drift apart.
+ */
+struct cmd_option {
+	int val;		/* the short letter, or an OPT_* */
+	const char *name;	/* the long name; NULL ends a table */
+	const char *arg;	/* the value's placeholder; NULL for a flag */
+	/*
+	 * The text of --help, a '\n' between its lines; for OPTION_REFUSED,
+	 * the usage error that says why.
+	 */
+	const char *help;
+	unsigned flags;
+};
 
-#define GLOBAL_HELP \
-	"Connection options (before or after the command name):\n" \
-	"      --url URL             Redis server; default redis://127.0.0.1:6379\n" \
-	"                            (redis://[user[:pass]@]host[:port][/db] or\n" \
-	"                            unix:///path/to.sock[?db=N])\n" \
-	"      --prefix P            key namespace (default \"dlock:\")\n" \
-	"      --connect-timeout D   deadline to connect and for each request\n" \
-	"                            (default 3s)\n" \
-	"      --user U              Redis ACL user name\n" \
-	"      --password-file F     read the password from the first line of F\n" \
-	"      --config F            read settings from F\n" \
-	"      --tls-ca F            CA bundle to verify a rediss:// server\n" \
-	"                            (default: the system's)\n" \
-	"      --tls-cert F          client certificate for rediss://\n" \
-	"      --tls-key F           key of the client certificate\n" \
-	"      --tls-server-name S   name to verify and send (SNI) instead of\n" \
-	"                            the URL's host\n"
+enum {
+	/* Another name of the entry above; --help lists it beside that one. */
+	OPTION_ALIAS = 1 << 0,
+	/* Another name of the entry above, which that one's help text names. */
+	OPTION_ALIAS_IN_TEXT = 1 << 1,
+	/*
+	 * Taken only to be refused with a message saying why (flock's -F;
+	 * a run option given to acquire): a user who types it learns more
+	 * than "unknown option". Not in --help, nor in the completions.
+	 */
+	OPTION_REFUSED = 1 << 2,
+	/* Taken, but in neither --help nor --dump-options (for tests). */
+	OPTION_HIDDEN = 1 << 3,
+	/* flock(1) takes it after NAME too (-c): no hint to move it. */
+	OPTION_AFTER_NAME = 1 << 4,
+};
+
+#define OPTION_HELP { 'h', "help", NULL, "show this help", 0 }
+#define OPTIONS_END { 0, NULL, NULL, NULL, 0 }
+
+/* What the options and operands of a command line say. */
+struct cmd_opts {
+	/* Options that end the parse; the dispatcher acts on them. */
+	bool help;
+	bool version;
+	bool dump_options;
+
+	const char *name;	/* the lock NAME */
+	const char *glob;	/* dlock list's GLOB */
+	bool quiet;
+	bool json;
+	/* 0: the default (run, acquire), or the lease taken with (renew). */
+	int64_t ttl_ms;
+	const char *owner;
+	bool force;
+
+	/* dlock run and dlock acquire */
+	bool acquire_only;	/* take the lock, print the owner token */
+	char **argv;		/* the command */
+	const char *shell_command;	/* -c */
+	char *shell_argv[4];
+	int64_t wait_ms;
+	int64_t kill_after_ms;
+	int64_t max_hold_ms;
+	int64_t lock_delay_ms;
+	int on_lost_signal;
+	int conflict_status;
+	int lost_status;
+	bool verbose;
+	bool no_fifo;
+	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
+	long limit;
+	bool exclusive_given;
+};
+
+/* Sets the defaults that an option can change. */
+void cmd_opts_init(struct cmd_opts *o);
+
+/* parse_options() met an option that ends the parse, such as --help. */
+#define PARSE_STOP (-1)
 
 /*
- * Handles a global option met by any command's getopt loop.
- * Returns true when opt was one; on a bad value prints and sets *status.
+ * Parses the options of argv[1...] that table (or the global options)
+ * names: global ones go into cfg, the others into o. With options_first
+ * they stop at the first operand; else they may follow operands. Leaves
+ * optind at the first operand. Returns 0, PARSE_STOP, or an exit status
+ * after printing a usage error.
  */
-bool global_option(struct dlock_config *cfg, int opt, const char *arg,
-		   int *status);
+int parse_options(int argc, char **argv, const struct cmd_option *table,
+		  bool options_first, struct dlock_config *cfg,
+		  struct cmd_opts *o);
+
+/*
+ * How many of the words argv[0...] are options of the table (or global
+ * ones) and their values, stopping at "--", at an operand and at an
+ * OPTION_AFTER_NAME option. For hints about misplaced options.
+ */
+int option_words(const struct cmd_option *table, int argc, char **argv);
+
+/* Prints the --help lines of a table's options to stdout. */
+void print_options(const struct cmd_option *table);
+
+/* Prints the "Connection options" block of --help to stdout. */
+void print_global_options(void);
+
+/*
+ * Prints the lines of dlock --dump-options about a command's options:
+ * those of its table, then the global ones.
+ */
+void dump_options(const char *command, const struct cmd_option *table);
+
+/*
+ * A command's command line: its options, its operands, and the text of
+ * its --help around the option lists.
+ */
+struct cmd_syntax {
+	const char *usage;	/* --help before "Options:" */
+	const struct cmd_option *options;
+	const char *notes;	/* --help after the connection options */
+	/*
+	 * Takes the operands that follow the options and checks what the
+	 * options say together, without I/O. Returns 0, or an exit status
+	 * after printing a usage error.
+	 */
+	int (*operands)(struct cmd_opts *o, int argc, char **argv);
+};
+
+/*
+ * A command: what its options and operands say, the settings, and a
+ * client when the command table says it needs one (else NULL). Returns
+ * the exit status.
+ */
+typedef int cmd_fn(const struct cmd_opts *o, struct dlock_config *cfg,
+		   struct dlock *d);
+
+/* dlock run, and dlock acquire (o->acquire_only). */
+cmd_fn cmd_run;
+cmd_fn cmd_status, cmd_list, cmd_renew, cmd_release, cmd_doctor;
+
+extern const struct cmd_syntax run_syntax, acquire_syntax, status_syntax,
+	list_syntax, renew_syntax, release_syntax, doctor_syntax;
 
 /* Prints "dlock: " and the message to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints a one-line usage error and the hint; returns EXIT_USAGE. */
+/*
+ * Prints a one-line usage error and the hint to see the --help of the
+ * command at hand; returns EXIT_USAGE.
+ */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Reports getopt's complaint about argv[optind - 1]; returns EXIT_USAGE. */
-int bad_option(char **argv, int opt);
 
 /* The exit status for a DLOCK_E* code (conflicts excepted). */
 int exit_status(int code);
-
-/* Resolves settings and prints their warnings. Returns 0 or a status. */
-int resolve_config(struct dlock_config *cfg);
-
-/*
- * Resolves settings (printing their warnings) and makes a client on them.
- * Returns 0, or an exit status after printing why not.
- */
-int open_client(struct dlock_config *cfg, struct dlock **d);
-
-/* Prints text to stdout and returns 0; main() checks that it got out. */
-int print_help(const char *text);
 
 /* Prints who --force evicted, to stdout and syslog. */
 void report_eviction(const struct dlock_status *evicted);
@@ -121,58 +212,11 @@ void print_status(const struct dlock_status *st, bool json);
 /* Prints the one-line summary of a lock that dlock list shows. */
 void print_list_line(const struct dlock_status *st);
 
-/* The options of dlock run and dlock acquire. */
-struct run_opts {
-	bool acquire_only;	/* dlock acquire: take the lock, print the owner */
-	bool run_only_given;	/* an option that only dlock run takes */
-	const char *name;
-	char **argv;		/* the command */
-	char *shell_argv[4];	/* for -c */
-	int64_t ttl_ms;
-	int64_t wait_ms;
-	int64_t kill_after_ms;
-	int64_t max_hold_ms;
-	int64_t lock_delay_ms;
-	int on_lost_signal;
-	int conflict_status;
-	int lost_status;
-	bool quiet;
-	bool verbose;
-	bool no_fifo;
-	int mode;		/* DLOCK_EXCLUSIVE, DLOCK_SHARED, DLOCK_LIMIT */
-	long limit;
-	bool exclusive_given;
-};
-
 /*
- * Parses the options and operands of dlock run (or, with o->acquire_only,
- * of dlock acquire). Returns 0, -1 after printing --help, or an exit
- * status after printing a usage error.
+ * Takes NAME, the first operand of dlock run and dlock acquire, and
+ * checks the kind of lock the options ask for. Returns 0, or an exit
+ * status after a usage error.
  */
-int parse_run_options(int argc, char **argv, struct dlock_config *cfg,
-		      struct run_opts *o);
-
-/*
- * Takes the lock as o says, then runs the command under it; with
- * o->acquire_only, prints the owner token and leaves the lock held.
- * Returns the exit status.
- */
-int take_and_run(struct run_opts *o, struct dlock_config *cfg);
-
-int cmd_run(int argc, char **argv, struct dlock_config *cfg);
-int cmd_doctor(int argc, char **argv, struct dlock_config *cfg);
-int cmd_acquire(int argc, char **argv, struct dlock_config *cfg);
-int cmd_renew(int argc, char **argv, struct dlock_config *cfg);
-int cmd_release(int argc, char **argv, struct dlock_config *cfg);
-int cmd_status(int argc, char **argv, struct dlock_config *cfg);
-int cmd_list(int argc, char **argv, struct dlock_config *cfg);
-
-extern const char run_help[];
-extern const char doctor_help[];
-extern const char acquire_help[];
-extern const char renew_help[];
-extern const char release_help[];
-extern const char status_help[];
-extern const char list_help[];
+int lock_operands(struct cmd_opts *o, int argc, char **argv);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include "cmd.h"
 
-const char doctor_help[] =
+static const char doctor_usage[] =
 	"Usage: dlock doctor [OPTIONS]\n"
 	"\n"
 	"Check that the Redis server is fit to hold dlock's locks: connection\n"
@@ -15,17 +15,34 @@ const char doctor_help[] =
 	"\n"
 	"One line per check: 'ok'; 'note' (could not be told, for example when\n"
 	"the ACL user may not run INFO or CONFIG GET; not a problem); 'warn' (a\n"
-	"problem, with what to do); 'fail' (dlock cannot work there).\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help                show this help\n"
-	"\n"
-	GLOBAL_HELP
-	"\n"
+	"problem, with what to do); 'fail' (dlock cannot work there).\n";
+
+static const struct cmd_option doctor_options[] = {
+	OPTION_HELP,
+	OPTIONS_END,
+};
+
+static const char doctor_notes[] =
 	"Exit status: 0 no problems; 1 a warning or a failed check; 64 usage;\n"
 	"69 server unreachable; 77 authentication refused; 78 configuration\n"
 	"error. With several servers, the first of 78, 77, 69 and 1 that\n"
 	"applies to any of them.\n";
+
+static int operands(struct cmd_opts *o, int argc, char **argv)
+{
+	(void)o;
+	if (argc > 0)
+		return usage_error("doctor takes no arguments, but got '%s'",
+				   argv[0]);
+	return 0;
+}
+
+const struct cmd_syntax doctor_syntax = {
+	.usage = doctor_usage,
+	.options = doctor_options,
+	.notes = doctor_notes,
+	.operands = operands,
+};
 
 /* Which of two exit statuses wins when several servers are checked. */
 static int rank(int status)
@@ -43,35 +60,6 @@ static int rank(int status)
 		return 4;
 	}
 	return 5;
-}
-
-static int parse_args(int argc, char **argv, struct dlock_config *cfg)
-{
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		GLOBAL_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, status = 0;
-
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
-		if (global_option(cfg, opt, optarg, &status)) {
-			if (status)
-				return status;
-			continue;
-		}
-		if (opt == 'h') {
-			print_help(doctor_help);
-			return -1;
-		}
-		return bad_option(argv, opt);
-	}
-	if (optind < argc)
-		return usage_error("doctor takes no arguments, but got '%s'",
-				   argv[optind]);
-	return 0;
 }
 
 /* Checks one server and prints its report. Returns the exit status. */
@@ -108,17 +96,14 @@ static int doctor_one(const struct dlock_config *cfg, size_t index)
 	return problems ? EXIT_CONFLICT : 0;
 }
 
-int cmd_doctor(int argc, char **argv, struct dlock_config *cfg)
+int cmd_doctor(const struct cmd_opts *o, struct dlock_config *cfg,
+	       struct dlock *d)
 {
-	int status = parse_args(argc, argv, cfg);
-	size_t n;
+	size_t n = dlock_config_url_count(cfg);
+	int status = 0;
 
-	if (status)
-		return status < 0 ? 0 : status;
-	status = resolve_config(cfg);
-	if (status)
-		return status;
-	n = dlock_config_url_count(cfg);
+	(void)o;
+	(void)d;
 	for (size_t i = 0; i < n; i++) {
 		int one;
 

@@ -1,119 +1,100 @@
 /* SPDX-License-Identifier: MIT */
+/* dlock renew and dlock release: a lock held by an owner token. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cmd.h"
 
-const char renew_help[] =
+static const char renew_usage[] =
 	"Usage: dlock renew [OPTIONS] NAME --owner TOKEN\n"
 	"\n"
 	"Extend the lease of lock NAME, held by the owner TOKEN that 'dlock\n"
 	"acquire' printed. Call it well before the lease runs out, e.g. every\n"
-	"third of it.\n"
-	"\n"
-	"Options:\n"
-	"      --owner TOKEN         the owner token (required)\n"
-	"      --ttl D               the new lease (default: the lease the lock\n"
-	"                            was taken with)\n"
-	"  -h, --help                show this help\n"
-	"\n"
-	GLOBAL_HELP
-	"\n"
+	"third of it.\n";
+
+static const struct cmd_option renew_options[] = {
+	{ OPT_OWNER, "owner", "TOKEN", "the owner token (required)", 0 },
+	{ OPT_TTL, "ttl", "D",
+	  "the new lease (default: the lease the lock\n"
+	  "was taken with)", 0 },
+	OPTION_HELP,
+	{ OPT_FORCE, "force", NULL, "renew takes no --force",
+	  OPTION_REFUSED },
+	OPTIONS_END,
+};
+
+static const char renew_notes[] =
 	"Exit status: 0 renewed; 75 the lock is not held by TOKEN (its lease\n"
 	"ran out, it was released or taken over, or the token is wrong); 64\n"
 	"usage; 69 server unreachable; 77 authentication; 78 config.\n";
 
-const char release_help[] =
+static const char release_usage[] =
 	"Usage: dlock release [OPTIONS] NAME --owner TOKEN\n"
 	"       dlock release [OPTIONS] NAME --force\n"
 	"\n"
 	"Give back lock NAME held by the owner TOKEN that 'dlock acquire'\n"
 	"printed; or, with --force, evict every holder of NAME (an operator's\n"
 	"override: it prints who was evicted and logs it to syslog; an evicted\n"
-	"'dlock run' finds out at its next renewal and stops its command).\n"
-	"\n"
-	"Options:\n"
-	"      --owner TOKEN         the owner token\n"
-	"      --force               evict whoever holds NAME\n"
-	"  -h, --help                show this help\n"
-	"\n"
-	GLOBAL_HELP
-	"\n"
+	"'dlock run' finds out at its next renewal and stops its command).\n";
+
+static const struct cmd_option release_options[] = {
+	{ OPT_OWNER, "owner", "TOKEN", "the owner token", 0 },
+	{ OPT_FORCE, "force", NULL, "evict whoever holds NAME", 0 },
+	OPTION_HELP,
+	{ OPT_TTL, "ttl", "D", "release takes no --ttl", OPTION_REFUSED },
+	OPTIONS_END,
+};
+
+static const char release_notes[] =
 	"Exit status: 0 released (with --force: also when it was free); 75 the\n"
 	"lock is not held by TOKEN; 64 usage; 69 server unreachable; 77\n"
 	"authentication; 78 config.\n";
 
-/* What renew and release share: NAME, --owner, --ttl, --force. */
-struct by_token {
-	const char *name;
-	const char *owner;
-	int64_t ttl_ms;
-	bool force;
-};
-
-static int parse(int argc, char **argv, struct dlock_config *cfg,
-		 bool release, struct by_token *t)
+/* NAME, and --owner TOKEN (or for release, --force). */
+static int by_token(struct cmd_opts *o, int argc, char **argv, bool release)
 {
-	static const struct option options[] = {
-		{ "owner", required_argument, NULL, OPT_OWNER },
-		{ "ttl", required_argument, NULL, OPT_TTL },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "help", no_argument, NULL, 'h' },
-		GLOBAL_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
+	const char *command = release ? "release" : "renew";
 	struct dlock_error err;
-	int opt, status = 0;
 
-	opterr = 0;
-	optind = 0;	/* 0 resets getopt, and lets options follow NAME */
-	/* Options may follow NAME: "dlock release NAME --owner T". */
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		if (global_option(cfg, opt, optarg, &status)) {
-			if (status)
-				return status;
-			continue;
-		}
-		switch (opt) {
-		case OPT_OWNER:
-			t->owner = optarg;
-			break;
-		case OPT_TTL:
-			if (release)
-				return usage_error("release takes no --ttl");
-			if (dlock_parse_duration(optarg, false, &t->ttl_ms,
-						 &err))
-				return usage_error("--ttl: %s", err.msg);
-			break;
-		case OPT_FORCE:
-			if (!release)
-				return usage_error("renew takes no --force");
-			t->force = true;
-			break;
-		case 'h':
-			print_help(release ? release_help : renew_help);
-			return -1;
-		default:
-			return bad_option(argv, opt);
-		}
-	}
-	if (optind >= argc)
-		return usage_error("%s: no lock name given",
-				   release ? "release" : "renew");
-	if (optind + 1 < argc)
+	if (argc < 1)
+		return usage_error("%s: no lock name given", command);
+	if (argc > 1)
 		return usage_error("unexpected '%s' after the lock name",
-				   argv[optind + 1]);
-	t->name = argv[optind];
-	if (dlock_check_name(t->name, &err))
+				   argv[1]);
+	o->name = argv[0];
+	if (dlock_check_name(o->name, &err))
 		return usage_error("%s", err.msg);
-	if (t->force && t->owner)
+	if (o->force && o->owner)
 		return usage_error("give --owner TOKEN or --force, not both");
-	if (!t->force && !t->owner)
+	if (!o->force && !o->owner)
 		return usage_error("%s needs --owner TOKEN (printed by dlock "
-				   "acquire)%s", release ? "release" : "renew",
+				   "acquire)%s", command,
 				   release ? ", or --force" : "");
 	return 0;
 }
+
+static int renew_operands(struct cmd_opts *o, int argc, char **argv)
+{
+	return by_token(o, argc, argv, false);
+}
+
+static int release_operands(struct cmd_opts *o, int argc, char **argv)
+{
+	return by_token(o, argc, argv, true);
+}
+
+const struct cmd_syntax renew_syntax = {
+	.usage = renew_usage,
+	.options = renew_options,
+	.notes = renew_notes,
+	.operands = renew_operands,
+};
+
+const struct cmd_syntax release_syntax = {
+	.usage = release_usage,
+	.options = release_options,
+	.notes = release_notes,
+	.operands = release_operands,
+};
 
 static int finish(int rc, const struct dlock_error *err)
 {
@@ -122,47 +103,30 @@ static int finish(int rc, const struct dlock_error *err)
 	return exit_status(rc);
 }
 
-int cmd_renew(int argc, char **argv, struct dlock_config *cfg)
+int cmd_renew(const struct cmd_opts *o, struct dlock_config *cfg,
+	      struct dlock *d)
 {
-	struct by_token t = { 0 };
 	struct dlock_error err;
-	struct dlock *d = NULL;
-	int status = parse(argc, argv, cfg, false, &t);
 
-	if (status)
-		return status < 0 ? 0 : status;
-	status = open_client(cfg, &d);
-	if (status)
-		return status;
-	status = finish(dlock_renew_owner(d, t.name, t.owner, t.ttl_ms, &err),
-			&err);
-	dlock_free(d);
-	return status;
+	(void)cfg;
+	return finish(dlock_renew_owner(d, o->name, o->owner, o->ttl_ms, &err),
+		      &err);
 }
 
-int cmd_release(int argc, char **argv, struct dlock_config *cfg)
+int cmd_release(const struct cmd_opts *o, struct dlock_config *cfg,
+		struct dlock *d)
 {
-	struct by_token t = { 0 };
 	struct dlock_status *evicted = NULL;
 	struct dlock_error err;
-	struct dlock *d = NULL;
-	int status = parse(argc, argv, cfg, true, &t);
+	int status;
 
-	if (status)
-		return status < 0 ? 0 : status;
-	status = open_client(cfg, &d);
-	if (status)
-		return status;
-	if (!t.force) {
-		status = finish(dlock_release_owner(d, t.name, t.owner, &err),
-				&err);
-		dlock_free(d);
-		return status;
-	}
-	status = finish(dlock_force_release(d, t.name, &evicted, &err), &err);
+	(void)cfg;
+	if (!o->force)
+		return finish(dlock_release_owner(d, o->name, o->owner, &err),
+			      &err);
+	status = finish(dlock_force_release(d, o->name, &evicted, &err), &err);
 	if (!status)
 		report_eviction(evicted);
 	dlock_status_free(evicted);
-	dlock_free(d);
 	return status;
 }

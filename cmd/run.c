@@ -16,46 +16,76 @@
 
 extern char **environ;
 
-const char run_help[] =
+static const char run_usage[] =
 	"Usage: dlock run [OPTIONS] NAME [--] COMMAND [ARG...]\n"
 	"       dlock run [OPTIONS] NAME -c 'SHELL COMMAND'\n"
 	"\n"
 	"Take lock NAME, run COMMAND while a thread renews the lease, release\n"
-	"the lock when COMMAND ends, and exit with COMMAND's status.\n"
-	"\n"
-	"Options:\n"
-	"  -n, --nonblock, --nb      fail at once if the lock is held (exit 1)\n"
-	"  -w, --timeout D           wait at most D for the lock (exit 1 after)\n"
-	"                            (also --wait); 0 is the same as -n\n"
-	"  -E, --conflict-exit-code N  exit status for -n and -w (default 1)\n"
-	"  -c, --command STRING      run STRING with $SHELL -c (else /bin/sh)\n"
-	"  -x, --exclusive           exclusive lock (the default)\n"
-	"  -s, --shared              shared lock: any number of -s holders at\n"
-	"                            once, but none while a -x holder runs\n"
-	"      --limit N             counting semaphore: up to N holders at\n"
-	"                            once; every user of NAME must give the\n"
-	"                            same N\n"
-	"      --fifo                take turns in order of arrival (default)\n"
-	"      --no-fifo             take the lock whenever it is free, ahead\n"
-	"                            of the queue\n"
-	"      --ttl D               lease, renewed every D/3 (default 30s)\n"
-	"      --on-lost SIGNAL      sent to the command's process group when\n"
-	"                            the lease is lost (default TERM)\n"
-	"      --kill-after D        SIGKILL that long after --on-lost\n"
-	"                            (default 10s)\n"
-	"      --lost-exit-code N    exit status after a lost lease (default 75)\n"
-	"      --max-hold D          stop renewing after D: the command gets\n"
-	"                            the lost-lease treatment\n"
-	"      --lock-delay D        keep an abandoned lock blocked D past its\n"
-	"                            lease; a clean release frees it at once\n"
-	"  -q, --quiet               no message when the lock is busy or the\n"
-	"                            wait runs out, no status line\n"
-	"      --verbose             say who holds the lock, when it is taken\n"
-	"                            and released\n"
-	"  -h, --help                show this help\n"
-	"\n"
-	GLOBAL_HELP
-	"\n"
+	"the lock when COMMAND ends, and exit with COMMAND's status. The\n"
+	"options come before NAME (-c may also follow it, as with flock).\n";
+
+static const struct cmd_option run_options[] = {
+	{ 'n', "nonblock", NULL,
+	  "fail at once if the lock is held (exit 1)", 0 },
+	{ 'n', "nb", NULL, NULL, OPTION_ALIAS },
+	{ 'w', "timeout", "D",
+	  "wait at most D for the lock (exit 1 after)\n"
+	  "(also --wait); 0 is the same as -n", 0 },
+	{ 'w', "wait", "D", NULL, OPTION_ALIAS_IN_TEXT },
+	{ 'E', "conflict-exit-code", "N",
+	  "exit status for -n and -w (default 1)", 0 },
+	{ 'c', "command", "STRING",
+	  "run STRING with $SHELL -c (else /bin/sh)", OPTION_AFTER_NAME },
+	{ 'x', "exclusive", NULL, "exclusive lock (the default)", 0 },
+	{ 's', "shared", NULL,
+	  "shared lock: any number of -s holders at\n"
+	  "once, but none while a -x holder runs", 0 },
+	{ OPT_LIMIT, "limit", "N",
+	  "counting semaphore: up to N holders at\n"
+	  "once; every user of NAME must give the\n"
+	  "same N", 0 },
+	{ OPT_FIFO, "fifo", NULL,
+	  "take turns in order of arrival (default)", 0 },
+	{ OPT_NO_FIFO, "no-fifo", NULL,
+	  "take the lock whenever it is free, ahead\n"
+	  "of the queue", 0 },
+	{ 'F', "no-fork", NULL,
+	  "-F/--no-fork cannot work with dlock: dlock must stay alive to "
+	  "renew the lease while the command runs", OPTION_REFUSED },
+	/* flock's, for a lock file descriptor, which dlock does not have. */
+	{ 'o', "close", NULL,
+	  "flock's -o/--close has nothing to do with dlock: no lock "
+	  "descriptor reaches the command; leave it out", OPTION_REFUSED },
+	{ 'u', "unlock", NULL,
+	  "flock's -u/--unlock has no dlock form: the lock is released when "
+	  "COMMAND ends; to release it between steps of a script, use 'dlock "
+	  "acquire' and 'dlock release'", OPTION_REFUSED },
+	{ OPT_TTL, "ttl", "D", "lease, renewed every D/3 (default 30s)", 0 },
+	{ OPT_ON_LOST, "on-lost", "SIGNAL",
+	  "sent to the command's process group when\n"
+	  "the lease is lost (default TERM)", 0 },
+	{ OPT_KILL_AFTER, "kill-after", "D",
+	  "SIGKILL that long after --on-lost\n"
+	  "(default 10s)", 0 },
+	{ OPT_LOST_EXIT_CODE, "lost-exit-code", "N",
+	  "exit status after a lost lease (default 75)", 0 },
+	{ OPT_MAX_HOLD, "max-hold", "D",
+	  "stop renewing after D: the command gets\n"
+	  "the lost-lease treatment", 0 },
+	{ OPT_LOCK_DELAY, "lock-delay", "D",
+	  "keep an abandoned lock blocked D past its\n"
+	  "lease; a clean release frees it at once", 0 },
+	{ 'q', "quiet", NULL,
+	  "no message when the lock is busy or the\n"
+	  "wait runs out, no status line", 0 },
+	{ OPT_VERBOSE, "verbose", NULL,
+	  "say who holds the lock, when it is taken\n"
+	  "and released", 0 },
+	OPTION_HELP,
+	OPTIONS_END,
+};
+
+static const char run_notes[] =
 	"Durations: 250ms, 1.5 (seconds), 30s, 5m, 2h. Without -n or -w, wait\n"
 	"as long as it takes, in a queue; on a terminal, a status line shows\n"
 	"the wait. Names: up to 200 letters, digits and . _ - : / @ + =\n"
@@ -66,6 +96,86 @@ const char run_help[] =
 	"69 server unreachable; 75 lease lost; 77 authentication; 78 config;\n"
 	"126 cannot execute; 127 not found.\n";
 
+int lock_operands(struct cmd_opts *o, int argc, char **argv)
+{
+	struct dlock_error err;
+
+	if (o->limit && (o->mode == DLOCK_SHARED || o->exclusive_given))
+		return usage_error("--limit makes a counting semaphore: it "
+				   "cannot be combined with -s or -x");
+	if (o->limit)
+		o->mode = DLOCK_LIMIT;
+	if (!o->ttl_ms)
+		o->ttl_ms = DLOCK_DEFAULT_TTL_MS;
+	if (argc < 1)
+		return usage_error(o->acquire_only ? "acquire: no lock name "
+				   "given; use 'dlock acquire NAME'" : "run: no "
+				   "lock name given; use 'dlock run NAME "
+				   "COMMAND'");
+	o->name = argv[0];
+	if (dlock_check_name(o->name, &err))
+		return usage_error("%s", err.msg);
+	return 0;
+}
+
+/* flock(1) takes "-c STRING" after the lock name too. */
+static int late_shell_command(struct cmd_opts *o, int *argc, char ***argv)
+{
+	if (o->shell_command || *argc < 1 ||
+	    (strcmp((*argv)[0], "-c") != 0 &&
+	     strcmp((*argv)[0], "--command") != 0))
+		return 0;
+	if (*argc < 2)
+		return usage_error("option '%s' needs a value", (*argv)[0]);
+	o->shell_command = (*argv)[1];
+	*argc -= 2;
+	*argv += 2;
+	if (*argc > 0)
+		return usage_error("-c takes one string; quote the whole "
+				   "shell command");
+	return 0;
+}
+
+static int operands(struct cmd_opts *o, int argc, char **argv)
+{
+	const char *shell;
+	int status = lock_operands(o, argc, argv);
+
+	if (status)
+		return status;
+	argc--;
+	argv++;
+	status = late_shell_command(o, &argc, &argv);
+	if (status)
+		return status;
+	if (argc > 0 && strcmp(argv[0], "--") == 0) {
+		argc--;
+		argv++;
+	}
+	if (!o->shell_command) {
+		if (argc < 1)
+			return usage_error("run: no command given after '%s'",
+					   o->name);
+		o->argv = argv;
+		return 0;
+	}
+	if (argc > 0)
+		return usage_error("give either -c STRING or a COMMAND, not "
+				   "both");
+	shell = getenv("SHELL");
+	o->shell_argv[0] = (char *)(shell && *shell ? shell : "/bin/sh");
+	o->shell_argv[1] = (char *)"-c";
+	o->shell_argv[2] = (char *)o->shell_command;
+	o->argv = o->shell_argv;
+	return 0;
+}
+
+const struct cmd_syntax run_syntax = {
+	.usage = run_usage,
+	.options = run_options,
+	.notes = run_notes,
+	.operands = operands,
+};
 
 /* Signals that stop a wait, and are forwarded to the command. */
 static const int stop_signals[] = {
@@ -114,207 +224,6 @@ static void verbose_log(void *arg, const char *msg)
 	(void)arg;
 	clear_status();
 	errorf("%s", msg);
-}
-
-static int parse_duration_option(const char *opt, const char *arg,
-				 bool allow_zero, int64_t *ms)
-{
-	struct dlock_error err;
-
-	if (dlock_parse_duration(arg, allow_zero, ms, &err))
-		return usage_error("%s: %s", opt, err.msg);
-	return 0;
-}
-
-int parse_run_options(int argc, char **argv, struct dlock_config *cfg,
-		      struct run_opts *o)
-{
-	static const struct option options[] = {
-		{ "nonblock", no_argument, NULL, 'n' },
-		{ "nb", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 'w' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "conflict-exit-code", required_argument, NULL, 'E' },
-		{ "command", required_argument, NULL, 'c' },
-		{ "exclusive", no_argument, NULL, 'x' },
-		{ "shared", no_argument, NULL, 's' },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "fifo", no_argument, NULL, OPT_FIFO },
-		{ "no-fifo", no_argument, NULL, OPT_NO_FIFO },
-		{ "no-fork", no_argument, NULL, 'F' },
-		{ "ttl", required_argument, NULL, OPT_TTL },
-		{ "on-lost", required_argument, NULL, OPT_ON_LOST },
-		{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
-		{ "lost-exit-code", required_argument, NULL,
-		  OPT_LOST_EXIT_CODE },
-		{ "max-hold", required_argument, NULL, OPT_MAX_HOLD },
-		{ "lock-delay", required_argument, NULL, OPT_LOCK_DELAY },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "help", no_argument, NULL, 'h' },
-		GLOBAL_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *shell_command = NULL;
-	struct dlock_error err;
-	int opt, status = 0;
-	long n;
-
-	o->ttl_ms = DLOCK_DEFAULT_TTL_MS;
-	o->wait_ms = -1;
-	o->kill_after_ms = DEFAULT_KILL_AFTER_MS;
-	o->on_lost_signal = SIGTERM;
-	o->conflict_status = EXIT_CONFLICT;
-	o->lost_status = EXIT_LOST;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+:nw:E:c:xsFqh", options,
-				  NULL)) != -1) {
-		if (global_option(cfg, opt, optarg, &status)) {
-			if (status)
-				return status;
-			continue;
-		}
-		switch (opt) {
-		case 'n':
-			o->wait_ms = 0;
-			break;
-		case 'w':
-			status = parse_duration_option("-w", optarg, true,
-						       &o->wait_ms);
-			break;
-		case 'E':
-			if (dlock_parse_uint(optarg, 255, &n, &err))
-				return usage_error("-E: %s", err.msg);
-			o->conflict_status = (int)n;
-			break;
-		case 'c':
-			o->run_only_given = true;
-			shell_command = optarg;
-			break;
-		case 'x':
-			o->mode = DLOCK_EXCLUSIVE;
-			o->exclusive_given = true;
-			break;
-		case 's':
-			o->mode = DLOCK_SHARED;
-			break;
-		case OPT_LIMIT:
-			if (dlock_parse_uint(optarg, DLOCK_LIMIT_MAX, &n, &err))
-				return usage_error("--limit: %s", err.msg);
-			if (n == 0)
-				return usage_error("--limit: it must be 1 or "
-						   "more");
-			o->limit = n;
-			break;
-		case OPT_FIFO:
-			o->no_fifo = false;
-			break;
-		case OPT_NO_FIFO:
-			o->no_fifo = true;
-			break;
-		case 'F':
-			return usage_error("-F/--no-fork cannot work with dlock: "
-					   "dlock must stay alive to renew the "
-					   "lease while the command runs");
-		case OPT_TTL:
-			status = parse_duration_option("--ttl", optarg, false,
-						       &o->ttl_ms);
-			break;
-		case OPT_ON_LOST:
-			o->run_only_given = true;
-			if (dlock_parse_signal(optarg, &o->on_lost_signal,
-					       &err))
-				return usage_error("--on-lost: %s", err.msg);
-			break;
-		case OPT_KILL_AFTER:
-			o->run_only_given = true;
-			status = parse_duration_option("--kill-after", optarg,
-						       true, &o->kill_after_ms);
-			break;
-		case OPT_LOST_EXIT_CODE:
-			o->run_only_given = true;
-			if (dlock_parse_uint(optarg, 255, &n, &err))
-				return usage_error("--lost-exit-code: %s",
-						   err.msg);
-			o->lost_status = (int)n;
-			break;
-		case OPT_MAX_HOLD:
-			o->run_only_given = true;
-			status = parse_duration_option("--max-hold", optarg,
-						       false, &o->max_hold_ms);
-			break;
-		case OPT_LOCK_DELAY:
-			status = parse_duration_option("--lock-delay", optarg,
-						       true, &o->lock_delay_ms);
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case OPT_VERBOSE:
-			o->verbose = true;
-			break;
-		case 'h':
-			print_help(o->acquire_only ? acquire_help : run_help);
-			return -1;
-		default:
-			return bad_option(argv, opt);
-		}
-		if (status)
-			return status;
-	}
-	if (o->limit && (o->mode == DLOCK_SHARED || o->exclusive_given))
-		return usage_error("--limit makes a counting semaphore: it "
-				   "cannot be combined with -s or -x");
-	if (o->limit)
-		o->mode = DLOCK_LIMIT;
-	if (optind >= argc)
-		return usage_error(o->acquire_only ? "acquire: no lock name "
-				   "given; use 'dlock acquire NAME'" : "run: no "
-				   "lock name given; use 'dlock run NAME "
-				   "COMMAND'");
-	o->name = argv[optind++];
-	if (dlock_check_name(o->name, &err))
-		return usage_error("%s", err.msg);
-	if (o->acquire_only) {
-		if (optind < argc || o->run_only_given)
-			return usage_error("acquire takes a lock name and the "
-					   "options of 'dlock acquire --help' "
-					   "only; to run a command, use 'dlock "
-					   "run'");
-		return 0;
-	}
-	/* flock(1) takes "-c STRING" after the lock name too. */
-	if (!shell_command && optind < argc &&
-	    (strcmp(argv[optind], "-c") == 0 ||
-	     strcmp(argv[optind], "--command") == 0)) {
-		if (optind + 1 >= argc)
-			return usage_error("option '%s' needs a value",
-					   argv[optind]);
-		shell_command = argv[optind + 1];
-		optind += 2;
-		if (optind < argc)
-			return usage_error("-c takes one string; quote the "
-					   "whole shell command");
-	}
-	if (optind < argc && strcmp(argv[optind], "--") == 0)
-		optind++;
-	if (shell_command) {
-		const char *shell = getenv("SHELL");
-
-		if (optind < argc)
-			return usage_error("give either -c STRING or a "
-					   "COMMAND, not both");
-		o->shell_argv[0] = (char *)(shell && *shell ? shell : "/bin/sh");
-		o->shell_argv[1] = (char *)"-c";
-		o->shell_argv[2] = (char *)shell_command;
-		o->argv = o->shell_argv;
-		return 0;
-	}
-	if (optind >= argc)
-		return usage_error("run: no command given after '%s'", o->name);
-	o->argv = argv + optind;
-	return 0;
 }
 
 /* The command line of our parent, for a lock taken by dlock acquire. */
@@ -373,7 +282,7 @@ static int take_signal(int sfd)
 }
 
 struct supervision {
-	const struct run_opts *opts;
+	const struct cmd_opts *opts;
 	struct dlock_child *child;
 	struct dlock_lease *lease;
 	int sfd;
@@ -477,7 +386,7 @@ static int status_of(int wstatus)
 	return WEXITSTATUS(wstatus);
 }
 
-static int run_locked(struct run_opts *o, struct dlock *d,
+static int run_locked(const struct cmd_opts *o, struct dlock *d,
 		      struct dlock_lock *lock, int sfd,
 		      const sigset_t *run_set)
 {
@@ -541,7 +450,67 @@ out_release:
 	return status;
 }
 
-int take_and_run(struct run_opts *o, struct dlock_config *cfg)
+/*
+ * Blocks every signal we handle before any thread exists; they are read
+ * from one signalfd, which while waiting reads only the stopping ones: a
+ * terminal resize waits for the command. Returns the signalfd, or -1.
+ */
+static int block_signals(sigset_t *run_set)
+{
+	sigset_t wait_set, blocked;
+	int sfd;
+
+	sigemptyset(&wait_set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(int); i++)
+		sigaddset(&wait_set, stop_signals[i]);
+	*run_set = wait_set;
+	sigaddset(run_set, SIGWINCH);
+	sigaddset(run_set, SIGCHLD);
+	blocked = *run_set;
+	/* Taking the terminal back from the command's group. */
+	sigaddset(&blocked, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &blocked, NULL);
+	sfd = signalfd(-1, &wait_set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		errorf("signalfd: %s", strerror(errno));
+	return sfd;
+}
+
+/* Says why the lock was not taken; returns the exit status. */
+static int not_taken(const struct cmd_opts *o, int rc,
+		     const struct dlock_error *err, int sfd)
+{
+	int sig;
+
+	switch (rc) {
+	case DLOCK_EBUSY:
+		if (!o->quiet)
+			errorf("%s; not waiting (-n)", err->msg);
+		return o->conflict_status;
+	case DLOCK_ETIMEDOUT:
+		if (!o->quiet)
+			errorf("%s (-w %.3gs)", err->msg,
+			       (double)o->wait_ms / 1000);
+		return o->conflict_status;
+	case DLOCK_ECANCELED:
+		sig = take_signal(sfd);
+		if (o->verbose)
+			errorf("SIG%s while waiting for lock '%s'; nothing "
+			       "was run", sig ? sigabbrev_np(sig) : "?",
+			       o->name);
+		return 128 + sig;
+	}
+	errorf("%s", err->msg);
+	return exit_status(rc);
+}
+
+/*
+ * Takes the lock as o says, waiting if it must, with stop signals read
+ * from sfd. Returns true with *lock, or false with the exit status in
+ * *status (which -E may make 0).
+ */
+static bool take_lock(const struct cmd_opts *o, struct dlock *d, int sfd,
+		      struct dlock_lock **lock, int *status)
 {
 	struct dlock_acquire_opts aopts = {
 		.ttl_ms = o->ttl_ms,
@@ -557,40 +526,11 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 		.mode = o->mode,
 		.limit = o->limit,
 	};
-	sigset_t wait_set, run_set;
-	struct dlock_lock *lock = NULL;
 	struct dlock_error err;
-	struct dlock *d = NULL;
 	struct timespec start;
 	char cmdline[1024];
-	int sfd, rc, status, sig;
+	int rc, sig;
 
-	/*
-	 * Every signal we handle is blocked before any thread exists, and
-	 * read from one signalfd. While waiting only the stopping ones end
-	 * the wait; a terminal resize waits for the command.
-	 */
-	sigemptyset(&wait_set);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(int); i++)
-		sigaddset(&wait_set, stop_signals[i]);
-	run_set = wait_set;
-	sigaddset(&run_set, SIGWINCH);
-	sigaddset(&run_set, SIGCHLD);
-	{
-		sigset_t blocked = run_set;
-
-		/* Taking the terminal back from the command's group. */
-		sigaddset(&blocked, SIGTTOU);
-		sigprocmask(SIG_BLOCK, &blocked, NULL);
-	}
-	sfd = signalfd(-1, &wait_set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		errorf("signalfd: %s", strerror(errno));
-		return EXIT_INTERNAL;
-	}
-	status = open_client(cfg, &d);
-	if (status)
-		goto out_close;
 	if (o->verbose)
 		dlock_set_log(d, verbose_log, NULL);
 	if (!o->quiet && isatty(STDERR_FILENO))
@@ -606,34 +546,11 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 	aopts.command_line = cmdline;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	rc = dlock_acquire(d, o->name, &aopts, &lock, &err);
+	rc = dlock_acquire(d, o->name, &aopts, lock, &err);
 	clear_status();
-	switch (rc) {
-	case 0:
-		break;
-	case DLOCK_EBUSY:
-		if (!o->quiet)
-			errorf("%s; not waiting (-n)", err.msg);
-		status = o->conflict_status;
-		goto out_free;
-	case DLOCK_ETIMEDOUT:
-		if (!o->quiet)
-			errorf("%s (-w %.3gs)", err.msg,
-			       (double)o->wait_ms / 1000);
-		status = o->conflict_status;
-		goto out_free;
-	case DLOCK_ECANCELED:
-		sig = take_signal(sfd);
-		if (o->verbose)
-			errorf("SIG%s while waiting for lock '%s'; nothing "
-			       "was run", sig ? sigabbrev_np(sig) : "?",
-			       o->name);
-		status = 128 + sig;
-		goto out_free;
-	default:
-		errorf("%s", err.msg);
-		status = exit_status(rc);
-		goto out_free;
+	if (rc) {
+		*status = not_taken(o, rc, &err, sfd);
+		return false;
 	}
 	/* A stop that came while the winning request was in flight. */
 	sig = take_signal(sfd);
@@ -641,44 +558,49 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 		if (o->verbose)
 			errorf("SIG%s while taking lock '%s'; released it, "
 			       "nothing was run", sigabbrev_np(sig), o->name);
-		dlock_release(d, lock, &err);
-		status = 128 + sig;
-		goto out_free;
+		dlock_release(d, *lock, &err);
+		*status = 128 + sig;
+		return false;
 	}
-	if (o->acquire_only) {
-		if (o->verbose)
-			errorf("took lock '%s' (token %s, lease %.3gs, not "
-			       "renewed: use dlock renew)", o->name,
-			       dlock_lock_fence(lock),
-			       (double)o->ttl_ms / 1000);
-		printf("%s\n", dlock_lock_owner(lock));
-		dlock_lock_free(lock);
-		status = 0;
-		goto out_free;
-	}
-	if (o->verbose) {
-		if (dlock_lock_is_reentrant(lock))
+	if (o->verbose && !o->acquire_only) {
+		if (dlock_lock_is_reentrant(*lock))
 			errorf("lock '%s' is already held by this process "
 			       "tree; running at once", o->name);
 		else
 			errorf("took lock '%s' in %.3fs (token %s, lease "
 			       "%.3gs)", o->name, seconds_since(&start),
-			       dlock_lock_fence(lock), (double)o->ttl_ms / 1000);
+			       dlock_lock_fence(*lock),
+			       (double)o->ttl_ms / 1000);
 	}
-	status = run_locked(o, d, lock, sfd, &run_set);
-out_free:
-	dlock_free(d);
-out_close:
-	close(sfd);
-	return status;
+	return true;
 }
 
-int cmd_run(int argc, char **argv, struct dlock_config *cfg)
+/* dlock acquire: the lock stays held, for the caller's owner token. */
+static int hand_over(const struct cmd_opts *o, struct dlock_lock *lock)
 {
-	struct run_opts o = { 0 };
-	int status = parse_run_options(argc, argv, cfg, &o);
+	if (o->verbose)
+		errorf("took lock '%s' (token %s, lease %.3gs, not renewed: "
+		       "use dlock renew)", o->name, dlock_lock_fence(lock),
+		       (double)o->ttl_ms / 1000);
+	printf("%s\n", dlock_lock_owner(lock));
+	dlock_lock_free(lock);
+	return 0;
+}
 
-	if (status)
-		return status < 0 ? 0 : status;
-	return take_and_run(&o, cfg);
+int cmd_run(const struct cmd_opts *o, struct dlock_config *cfg,
+	    struct dlock *d)
+{
+	struct dlock_lock *lock = NULL;
+	sigset_t run_set;
+	int sfd, status;
+
+	(void)cfg;	/* the lease borrows the client's session instead */
+	sfd = block_signals(&run_set);
+	if (sfd < 0)
+		return EXIT_INTERNAL;
+	if (take_lock(o, d, sfd, &lock, &status))
+		status = o->acquire_only ? hand_over(o, lock) :
+			 run_locked(o, d, lock, sfd, &run_set);
+	close(sfd);
+	return status;
 }

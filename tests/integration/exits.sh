@@ -18,7 +18,8 @@ expect() {
 }
 
 expect "unknown option" 64 "unknown option '--bogus'" -- run --bogus k true
-like "usage errors point at --help" "$(cat "$TMP/err")" "Try 'dlock --help'"
+like "usage errors point at the command's --help" "$(cat "$TMP/err")" \
+	"Try 'dlock run --help'"
 expect "unknown short option" 64 "unknown option '-Z'" -- run -Z k true
 expect "missing value" 64 "'--ttl' needs a value" -- run --ttl
 expect "no command" 64 "no command given" --

@@ -14,10 +14,9 @@ COMP_BASH=$ROOT/completions/dlock.bash
 COMP_ZSH=$ROOT/completions/_dlock
 COMP_FISH=$ROOT/completions/dlock.fish
 
-# Options that exist only to be refused with a message saying why: the
-# manual explains them; --help and the completions do not offer them.
-REFUSED_LONG="no-fork"
-REFUSED_SHORT="F"
+# flock(1)'s -F cannot exist (nothing would renew the lease): dlock run
+# takes it only to refuse it with a message saying why.
+FLOCK_REFUSED="no-fork F"
 
 skip() {
 	T_NUM=$((T_NUM + 1))
@@ -57,11 +56,11 @@ hasnt() {
 	fi
 }
 
+# is_refused OPTION: an option that exists only to be refused: no command
+# takes it (the manual explains it; --help and the completions do not
+# offer it).
 is_refused() {
-	case " $REFUSED_LONG $REFUSED_SHORT " in
-	*" $1 "*) return 0 ;;
-	esac
-	return 1
+	in_list "$1" "$REFUSED_LONG $REFUSED_SHORT"
 }
 
 # in_list WORD LIST: WORD is one of the words of LIST.
@@ -73,93 +72,46 @@ in_list() {
 	return 1
 }
 
-# The long options in the getopt tables of a cmd/*.c file, with those of
-# GLOBAL_LONG_OPTIONS (cmd/cmd.h) where the file splices that table in.
-table_long() {
-	{
-		cat "$1"
-		grep -Eq '^[[:space:]]*GLOBAL_LONG_OPTIONS,' "$1" &&
-			cat "$ROOT/cmd/cmd.h"
-	} | grep -oE '\{ *"[a-z][a-z0-9-]*", *(no|required|optional)_argument' |
-		sed -E 's/^\{ *"([^"]*)".*/\1/' | sort -u
-}
+# What the option tables of cmd/ say, as the hidden "dlock --dump-options"
+# prints them: a line "COMMAND [options-first]" for each command ("main"
+# for the options before any command), then one "COMMAND -x|--long
+# flag|value [refused] [global]" for each option it takes.
+DUMP=$TMP/dump-options
 
-# The short options in the getopt_long() calls of a cmd/*.c file.
-table_short() {
-	grep -oE 'getopt_long\([^"]*"[^"]*"' "$1" | sed -E 's/.*"([^"]*)"$/\1/' |
-		tr -d '+:' | grep -o . | sort -u
-}
-
-# The long options that take a value in a cmd/*.c file's tables.
-table_with_value() {
-	cat "$1" "$ROOT/cmd/cmd.h" |
-		grep -oE '\{ *"[a-z][a-z0-9-]*", *required_argument' |
-		sed -E 's/^\{ *"([^"]*)".*/\1/' | sort -u
-}
-
-# The long options whose getopt value is $2 (OPT_FOO or 'c') in a file.
-long_for_value() {
-	tr '\n' ' ' <"$1" |
-		grep -oE "\\{ *\"[a-z][a-z0-9-]*\",[[:space:]]*[a-z_]+_argument,[[:space:]]*NULL,[[:space:]]*$2[[:space:]]*\\}" |
-		sed -E 's/^\{ *"([^"]*)".*/\1/'
-}
-
-# The commands of the table in cmd/main.c, one "NAME FUNCTION" a line.
+# The commands of the command table.
 command_table() {
-	sed -n '/commands\[\] = {/,/^};/p' "$ROOT/cmd/main.c" |
-		grep -oE '\{ *"[a-z]+", *cmd_[a-z_]+' |
-		sed -E 's/^\{ *"([a-z]+)", *(cmd_[a-z_]+)$/\1 \2/'
+	awk '$2 !~ /^-/ && $1 != "main" { print $1 }' "$DUMP"
 }
 
-# The cmd/*.c file that defines function $1.
-defining_file() {
-	grep -lE "^int $1\\(" "$ROOT"/cmd/*.c 2>/dev/null | head -n 1
+# The options of command $1 (long names, and short letters, without
+# dashes) whose lines match the awk condition $2.
+table_options() {
+	awk -v c="$1" '$1 == c && $2 ~ /^-/ && ('"$2"') {
+		sub(/^--?/, "", $2)
+		print $2
+	}' "$DUMP" | sort -u
 }
 
-# The file whose getopt table command function $1 parses with: its own, or
-# that of a function it calls (dlock acquire parses with dlock run's).
-table_file() {
-	local f g fn
-	f=$(defining_file "$1")
-	[ -n "$f" ] || return
-	if grep -q 'struct option' "$f"; then
-		echo "$f"
-		return
-	fi
-	for fn in $(grep -oE '\b[a-z_]+\(' "$f" | tr -d '(' | sort -u); do
-		g=$(defining_file "$fn")
-		if [ -n "$g" ] && [ "$g" != "$f" ] && grep -q 'struct option' "$g"; then
-			echo "$g"
-			return
-		fi
-	done
-}
+# The long options of command $1, refused ones included.
+table_long() { table_options "$1" '$2 ~ /^--/'; }
 
-# "COMMAND OPTION" for each "COMMAND takes no --OPTION" refusal in a file
-# shared by several commands (renew and release).
-refused_by_message() {
-	grep -oE '"[a-z]+ takes no --[a-z][a-z0-9-]*' "$1" |
-		sed -E 's/^"([a-z]+) takes no --(.*)$/\1 \2/'
-}
+# Its short options.
+table_short() { table_options "$1" '$2 !~ /^--/'; }
 
-# The getopt values (OPT_FOO, 'c') whose case marks the option as one that
-# only dlock run takes (run_only_given): the others sharing the table
-# (dlock acquire) refuse it.
-run_only_values() {
-	awk '
-	/^[[:space:]]*case [^:]+:/ {
-		if (!incase)
-			labels = ""
-		v = $0
-		sub(/^[[:space:]]*case /, "", v)
-		sub(/:.*/, "", v)
-		labels = labels " " v
-		incase = 1
-		next
-	}
-	{ incase = 0 }
-	/run_only_given = true/ { print labels }
-	' "$1" | tr ' ' '\n' | sed '/^$/d' | sort -u
+# Its options, long and short, that take a value.
+table_with_value() { table_options "$1" '$3 == "value"'; }
+
+# Those it refuses (with a message saying why: -F, a run option given to
+# acquire, --ttl given to release).
+table_refused() { table_options "$1" '$4 == "refused"'; }
+
+# Those of the global table (the same for every command).
+table_global() { table_options "$1" '$NF == "global"'; }
+
+# Whether command $1's options must come before its operands.
+options_first() {
+	awk -v c="$1" '$1 == c && $2 == "options-first" { f = 1 } END { exit !f }' \
+		"$DUMP"
 }
 
 # The lines of a --help text in its option lists: from "Options:" or
@@ -233,14 +185,19 @@ done
 
 # --- the command table ----------------------------------------------------------
 
-table=$(command_table)
-commands=$(awk '{ print $1 }' <<<"$table")
+if ! "$DLOCK" --dump-options >"$DUMP" 2>"$TMP/err" || [ -s "$TMP/err" ]; then
+	echo "Bail out! dlock --dump-options failed: $(cat "$TMP/err")"
+	exit 1
+fi
+commands=$(command_table)
 if [ -n "$commands" ]; then
 	ok "commands in the table of cmd/main.c: $(words $commands)"
 else
-	echo "Bail out! no command found in the table of cmd/main.c"
+	echo "Bail out! no command found in dlock --dump-options"
 	exit 1
 fi
+like "dlock --dump-options is hidden from dlock --help" \
+	"$("$DLOCK" --help | grep -c -- '--dump-options')" '^0$'
 
 # --- --help -----------------------------------------------------------------
 
@@ -282,76 +239,90 @@ else
 	skip "/dev/full is not writable here"
 fi
 
-# --- the options of each command, from the code ---------------------------------
+# --- the options of each command, from its table -------------------------------
 
 # For each command C (and "main" for the options before any command):
 # LONG[C], SHORT[C] (its options, refused ones left out), REFUSES[C] (the
-# options of its table it refuses), SRC[C] (the file of its table) and
-# PLUS[C] (1 when its options must come before its operands).
-GLOBAL_LONG=$(table_long "$ROOT/cmd/cmd.h")
-declare -A LONG SHORT PLUS SRC REFUSES
-LONG[main]=$(table_long "$ROOT/cmd/main.c")
-SHORT[main]=$(table_short "$ROOT/cmd/main.c")
-SRC[main]=cmd/main.c
-all_long=${LONG[main]}
-all_short=${SHORT[main]}
+# options of its table it refuses) and PLUS[C] (1 when its options must
+# come before its operands).
+GLOBAL_LONG=$(table_global main)
+declare -A LONG SHORT PLUS REFUSES
+all_long=
+all_short=
+accepted=
 
-while read -r c fn; do
-	src=$(table_file "$fn")
-	if [ -z "$src" ]; then
-		not_ok "dlock $c: the getopt table of $fn is found" \
-			"neither $fn's file nor a function it calls has one"
-		continue
-	fi
-	SRC[$c]=cmd/$(basename "$src")
-	long=$(table_long "$src")
-	short=$(table_short "$src")
+for c in main $commands; do
+	long=$(table_long "$c")
+	short=$(table_short "$c")
 	if [ -z "$long" ]; then
-		not_ok "dlock $c: long options found in ${SRC[$c]}" \
-			"the parser in this test found none"
+		not_ok "dlock $c: long options in dlock --dump-options" \
+			"it lists none"
 		continue
 	fi
 	all_long="$all_long $long"
 	all_short="$all_short $short"
-	# What this command refuses among the options of its table.
-	refused="$REFUSED_LONG $REFUSED_SHORT"
-	refused+=" $(refused_by_message "$src" | awk -v c="$c" '$1 == c { print $2 }')"
-	if [ "$c" != run ]; then
-		for v in $(run_only_values "$src"); do
-			refused+=" $(long_for_value "$src" "$v")"
-			case $v in
-			\'?\') refused+=" ${v:1:1}" ;;
-			esac
-		done
-	fi
-	REFUSES[$c]=$refused
-	LONG[$c]=$(for o in $long; do in_list "$o" "$refused" || printf '%s\n' "$o"; done)
-	SHORT[$c]=$(for o in $short; do in_list "$o" "$refused" || printf '%s\n' "$o"; done)
-	if grep -oE 'getopt_long\([^"]*"[^"]*"' "$src" | grep -q '"+'; then
+	REFUSES[$c]=$(table_refused "$c")
+	LONG[$c]=$(for o in $long; do in_list "$o" "${REFUSES[$c]}" || printf '%s\n' "$o"; done)
+	SHORT[$c]=$(for o in $short; do in_list "$o" "${REFUSES[$c]}" || printf '%s\n' "$o"; done)
+	accepted="$accepted ${LONG[$c]} ${SHORT[$c]}"
+	if options_first "$c"; then
 		PLUS[$c]=1
 	else
 		PLUS[$c]=0
 	fi
-	ok "dlock $c (${SRC[$c]}): $(words ${LONG[$c]}) $(words ${SHORT[$c]})"
-done <<<"$table"
+	# shellcheck disable=SC2046,SC2086 # lists of words on purpose
+	is "dlock $c takes the global options" "$(words $GLOBAL_LONG)" \
+		"$(words $(table_global "$c"))"
+	ok "dlock $c: $(words ${LONG[$c]}) $(words ${SHORT[$c]})"
+done
 
-# A refusal found in the code is a usage error, not an unknown option.
+# The options no command takes: they exist only to be refused.
+REFUSED_LONG=$(for o in $all_long; do in_list "$o" "$accepted" || echo "$o"; done | sort -u)
+REFUSED_SHORT=$(for o in $all_short; do in_list "$o" "$accepted" || echo "$o"; done | sort -u)
+for o in $FLOCK_REFUSED; do
+	if in_list "$o" "${REFUSES[run]:-}" && is_refused "$o"; then
+		ok "flock's $o is refused by dlock run, and taken by no command"
+	else
+		not_ok "flock's $o is refused by dlock run, and taken by no command" \
+			"refused by run: $(words ${REFUSES[run]:-})" \
+			"taken by no command: $(words $REFUSED_LONG $REFUSED_SHORT)"
+	fi
+done
+
+# What the tables list, the parser takes: not an unknown option.
+for c in main $commands; do
+	for o in ${LONG[$c]} ${SHORT[$c]}; do
+		if [ ${#o} -eq 1 ]; then
+			set -- "-$o"
+		else
+			set -- "--$o"
+		fi
+		in_list "$o" "$(table_with_value "$c")" && set -- "$1" 1
+		if [ "$c" = main ]; then
+			"$DLOCK" "$@" --help >/dev/null 2>"$TMP/err"
+		else
+			"$DLOCK" "$c" "$@" --help >/dev/null 2>"$TMP/err"
+		fi
+		unlike "dlock $c takes $*" "$(cat "$TMP/err")" 'unknown option'
+	done
+done
+
+# A refusal is a usage error that says why, not an unknown option.
 for c in $commands; do
 	for o in ${REFUSES[$c]:-}; do
-		is_refused "$o" && continue
 		if [ ${#o} -eq 1 ]; then
-			arg=-$o
+			set -- "-$o"
 		else
-			arg=--$o
+			set -- "--$o"
 		fi
-		set -- "$arg"
-		if [ ${#o} -eq 1 ] || in_list "$o" "$(table_with_value "$ROOT/${SRC[$c]}")"; then
-			set -- "$arg" 1
-		fi
+		in_list "$o" "$(table_with_value "$c")" && set -- "$1" 1
 		"$DLOCK" "$c" "$@" k >/dev/null 2>"$TMP/err"
 		st=$?
 		is "'dlock $c $*' is refused as a usage error" 64 "$st"
-		like "'dlock $c $*' is refused, not unknown" "$(cat "$TMP/err")" \
+		unlike "'dlock $c $*' is refused, not unknown" "$(cat "$TMP/err")" \
+			'unknown option'
+		is_refused "$o" && continue
+		like "'dlock $c $*' says $c does not take it" "$(cat "$TMP/err")" \
 			"^dlock: $c takes (no --$o|a lock name and the options of .* only)"
 	done
 done
@@ -361,9 +332,9 @@ long=$(printf "%s\n" $all_long | sort -u)
 # shellcheck disable=SC2086
 short=$(printf "%s\n" $all_short | sort -u)
 if [ -n "$long" ]; then
-	ok "long options found in cmd/*.c: $(tr '\n' ' ' <<<"$long")"
+	ok "long options in dlock --dump-options: $(tr '\n' ' ' <<<"$long")"
 else
-	not_ok "long options found in cmd/*.c"
+	not_ok "long options in dlock --dump-options"
 fi
 
 # --- each command's options in its --help ---------------------------------------
@@ -380,11 +351,11 @@ for c in main $commands; do
 	[ -s "$TMP/options of $what" ] ||
 		not_ok "$what has an option list" "no 'Options:' block found"
 	for o in ${LONG[$c]}; do
-		has "$what lists --$o (${SRC[$c]})" "$TMP/options of $what" \
+		has "$what lists --$o" "$TMP/options of $what" \
 			"$(sh_long_re "$o")"
 	done
 	for o in ${SHORT[$c]}; do
-		has "$what lists -$o (${SRC[$c]})" "$TMP/options of $what" \
+		has "$what lists -$o" "$TMP/options of $what" \
 			"$(sh_short_re "$o")"
 	done
 	# What the option lists offer, the command takes.
@@ -450,14 +421,15 @@ for opt in $short; do
 	has "completions/dlock.fish has -$opt" "$COMP_FISH" "$(fish_short_re "$opt")"
 done
 
-for opt in $REFUSED_LONG; do
-	"$DLOCK" run "--$opt" k true >/dev/null 2>"$TMP/err"
-	is "'dlock run --$opt' is refused as a usage error" 64 $?
-	like "'dlock run --$opt' says why" "$(cat "$TMP/err")" 'renew'
-done
-for opt in $REFUSED_SHORT; do
-	"$DLOCK" run "-$opt" k true >/dev/null 2>"$TMP/err"
-	is "'dlock run -$opt' is refused as a usage error" 64 $?
+for opt in $FLOCK_REFUSED; do
+	if [ ${#opt} -eq 1 ]; then
+		arg=-$opt
+	else
+		arg=--$opt
+	fi
+	"$DLOCK" run "$arg" k true >/dev/null 2>"$TMP/err"
+	is "'dlock run $arg' is refused as a usage error" 64 $?
+	like "'dlock run $arg' says why" "$(cat "$TMP/err")" 'renew'
 done
 
 # Each command's own options are in the part of the manual about it; the
