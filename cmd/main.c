@@ -351,16 +351,32 @@ static int unknown_command(int i)
 }
 
 /*
- * "dlock -n job cmd": flock's options before the lock. An option of dlock
- * run at argv[i], where a command should be, gets the line with "run".
- * Returns 0 when there is none.
+ * An option of a command at argv[i], where the command name should be:
+ * "dlock -q status job" puts it before its command, "dlock -n job cmd"
+ * is flock's order, without "run". Returns the usage status with the line
+ * corrected, or 0 when there is no such option.
  */
-static int run_option_first(int i)
+static int command_option_first(int i)
 {
 	const struct command *run = find_command("run");
 	char *line;
-	int status;
+	int n, status;
 
+	for (size_t k = 0; k < N_COMMANDS && i < line_argc; k++) {
+		const struct command *c = &commands[k];
+
+		n = option_words(c->syntax->options, line_argc - i,
+				 line_argv + i);
+		if (!n || i + n >= line_argc ||
+		    strcmp(line_argv[i + n], c->name) != 0)
+			continue;
+		line = corrected_line(i + n + 1, NULL, i, n);
+		status = usage_error("'%s' is an option of %s, and goes after "
+				     "it: %s", line_argv[i], c->name,
+				     line ? line : "");
+		free(line);
+		return status;
+	}
 	if (i >= line_argc ||
 	    !option_words(run->syntax->options, line_argc - i, line_argv + i))
 		return 0;
@@ -469,8 +485,8 @@ static int dispatch(int argc, char **argv, struct dlock_config *cfg)
 	int status;
 
 	cmd_opts_init(&o);
-	status = run_option_first(1 + option_words(main_options, argc - 1,
-						   argv + 1));
+	status = command_option_first(1 + option_words(main_options,
+						       argc - 1, argv + 1));
 	if (status)
 		return status;
 	status = parse_options(argc, argv, main_options, true, cfg, &o);

@@ -91,6 +91,12 @@ hint_line "Try 'dlock --help'."
 usage "'dlock -w 5 job cmd', connection options kept" \
 	"'-w' is an option of run, which goes first: dlock --prefix p: run -w 5 job true" \
 	-- --prefix p: -w 5 job true
+usage "'dlock -q status job' (an option before its command)" \
+	"'-q' is an option of status, and goes after it: dlock status -q job" \
+	-- -q status job
+usage "'dlock -n run job cmd'" \
+	"'-n' is an option of run, and goes after it: dlock run -n job true" \
+	-- -n run job true
 usage "'dlock job cmd' (no command word)" \
 	"unknown command 'job'; to run a command under lock 'job': dlock run job true" \
 	-- job true
