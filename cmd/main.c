@@ -97,24 +97,34 @@ int exit_status(int code)
 	return EXIT_INTERNAL;
 }
 
-static int resolve_config(struct dlock_config *cfg)
+/*
+ * Resolves the settings. Their warnings are printed unless -q (cron must
+ * not mail the same line at every run); their notes (which file was read,
+ * what was skipped) only with --verbose.
+ */
+static int resolve_config(const struct cmd_opts *o, struct dlock_config *cfg)
 {
 	struct dlock_error err;
-	const char *warning;
+	const char *line;
 
 	if (dlock_config_resolve(cfg, &err)) {
 		errorf("%s", err.msg);
 		return exit_status(err.code);
 	}
-	for (size_t i = 0; (warning = dlock_config_warning(cfg, i)); i++)
-		errorf("warning: %s", warning);
+	for (size_t i = 0; !o->quiet && (line = dlock_config_warning(cfg, i));
+	     i++)
+		errorf("warning: %s", line);
+	for (size_t i = 0; o->verbose && (line = dlock_config_note(cfg, i));
+	     i++)
+		errorf("%s", line);
 	return 0;
 }
 
-static int open_client(struct dlock_config *cfg, struct dlock **d)
+static int open_client(const struct cmd_opts *o, struct dlock_config *cfg,
+		       struct dlock **d)
 {
 	struct dlock_error err;
-	int status = resolve_config(cfg);
+	int status = resolve_config(o, cfg);
 
 	if (status)
 		return status;
@@ -468,9 +478,9 @@ static int run_command(const struct command *c, int argc, char **argv,
 	if (status)
 		return status;
 	if ((c->flags & NEEDS_CLIENT) == NEEDS_CLIENT)
-		status = open_client(cfg, &d);
+		status = open_client(o, cfg, &d);
 	else if (c->flags & NEEDS_CONFIG)
-		status = resolve_config(cfg);
+		status = resolve_config(o, cfg);
 	if (status)
 		return status;
 	status = c->fn(o, cfg, d);

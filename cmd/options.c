@@ -26,9 +26,9 @@
 /* Every command takes these; each long name is also its config key. */
 static const struct cmd_option global_options[] = {
 	{ OPT_URL, "url", "URL",
-	  "Redis server; default redis://127.0.0.1:6379\n"
-	  "(redis://[user[:pass]@]host[:port][/db] or\n"
-	  "unix:///path/to.sock[?db=N])", 0 },
+	  "Redis server; no default (also DLOCK_URL, or\n"
+	  "url in the config file): redis://[user[:pass]@]\n"
+	  "host[:port][/db] or unix:///path/to.sock[?db=N]", 0 },
 	{ OPT_PREFIX, "prefix", "P", "key namespace (default \"dlock:\")", 0 },
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "D",
 	  "deadline to connect and for each request\n"

@@ -138,7 +138,7 @@ complete -c dlock -n '__dlock_in help' -a 'run status list acquire renew release
 
 # Global options, before or after the command name
 set -l __dlock_anywhere global run acquire status list renew release doctor status-after list-after renew-after release-after
-complete -c dlock -n "__dlock_in $__dlock_anywhere" -l url -x -a '(__dlock_urls)' -d 'Redis server (default redis://127.0.0.1:6379)'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l url -x -a '(__dlock_urls)' -d 'Redis server (no default)'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l prefix -x -a 'dlock:' -d 'Key namespace (default dlock:)'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l connect-timeout -x -a '300ms 500ms 1s 2s 3s 5s 10s' -d 'Deadline to connect and for each request'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l user -x -d 'Redis ACL user name'

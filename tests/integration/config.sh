@@ -71,6 +71,9 @@ chmod 644 "$TMP/pw"
 is "a password file every user can read (644) draws a warning" \
 	"0 dlock: warning: password file $TMP/pw is readable by every user (mode 0644); run 'chmod o-r $TMP/pw'" \
 	"$? $(cat "$TMP/err")"
+"$DLOCK" --url "$P" --password-file "$TMP/pw" run -q oth -- true 2>"$TMP/err"
+is "... but not under -q (cron would mail it at every run)" "0 " \
+	"$? $(cat "$TMP/err")"
 printf 'url = %s\npassword = pw1\n' "$P" >"$TMP/pw.conf"
 chmod 640 "$TMP/pw.conf"
 "$DLOCK" --config "$TMP/pw.conf" run grp -- true 2>"$TMP/err"
@@ -81,6 +84,16 @@ chmod 604 "$TMP/pw.conf"
 is "one that every user can read does, with its mode" \
 	"0 dlock: warning: config file $TMP/pw.conf holds a password and is readable by every user (mode 0604); run 'chmod o-r $TMP/pw.conf'" \
 	"$? $(cat "$TMP/err")"
+
+# ---- notes: only under --verbose ----
+printf 'url = %s\nurl = redis://127.0.0.1:1\n' "$T" >"$TMP/two.conf"
+"$DLOCK" --config "$TMP/two.conf" run two -- true 2>"$TMP/err"
+is "a second url line: used the first, said nothing" "0 " "$? $(cat "$TMP/err")"
+"$DLOCK" --config "$TMP/two.conf" run --verbose two -- true 2>"$TMP/err"
+like "... and with --verbose notes which file was read" "$(cat "$TMP/err")" \
+	"^dlock: settings from $TMP/two.conf$"
+like "... and that the second url line was ignored" "$(cat "$TMP/err")" \
+	"^dlock: $TMP/two.conf:2: url ignored"
 
 # ---- every bad value names the file and the line ----
 # bad_file DESCRIPTION EXPECTED-MESSAGE LINE...: writes the lines to a
