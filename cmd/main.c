@@ -142,7 +142,8 @@ static int open_client(const struct cmd_opts *o, struct dlock_config *cfg,
  */
 static int finish_stdout(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	/* A command that returns EXIT_WRITE has said so already. */
+	if (status != EXIT_WRITE && (fflush(stdout) != 0 || ferror(stdout))) {
 		errorf("cannot write to standard output: %s", strerror(errno));
 		return EXIT_WRITE;
 	}

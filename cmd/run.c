@@ -576,15 +576,30 @@ static bool take_lock(const struct cmd_opts *o, struct dlock *d, int sfd,
 }
 
 /* dlock acquire: the lock stays held, for the caller's owner token. */
-static int hand_over(const struct cmd_opts *o, struct dlock_lock *lock)
+static int hand_over(const struct cmd_opts *o, struct dlock *d,
+		     struct dlock_lock *lock)
 {
+	struct dlock_error err;
+	int saved;
+
 	if (o->verbose)
 		errorf("took lock '%s' (token %s, lease %.3gs, not renewed: "
 		       "use dlock renew)", o->name, dlock_lock_fence(lock),
 		       (double)o->ttl_ms / 1000);
 	printf("%s\n", dlock_lock_owner(lock));
-	dlock_lock_free(lock);
-	return 0;
+	if (fflush(stdout) == 0 && !ferror(stdout)) {
+		dlock_lock_free(lock);
+		return 0;
+	}
+	/* Nobody got the token, so nobody could ever release the lock. */
+	saved = errno;
+	if (dlock_release(d, lock, &err))
+		errorf("cannot write the owner token (%s), and releasing lock "
+		       "'%s' failed: %s", strerror(saved), o->name, err.msg);
+	else
+		errorf("cannot write the owner token (%s): released lock '%s' "
+		       "again", strerror(saved), o->name);
+	return EXIT_WRITE;
 }
 
 int cmd_run(const struct cmd_opts *o, struct dlock_config *cfg,
@@ -599,7 +614,7 @@ int cmd_run(const struct cmd_opts *o, struct dlock_config *cfg,
 	if (sfd < 0)
 		return EXIT_INTERNAL;
 	if (take_lock(o, d, sfd, &lock, &status))
-		status = o->acquire_only ? hand_over(o, lock) :
+		status = o->acquire_only ? hand_over(o, d, lock) :
 			 run_locked(o, d, lock, sfd, &run_set);
 	close(sfd);
 	return status;

@@ -168,7 +168,11 @@ like "release --force of a free lock says so" "$out" "was free"
 is "status > /dev/full fails with 74, not the free/held status" 74 $?
 "$DLOCK" list >/dev/full 2>/dev/null
 [ $? -ne 0 ] && ok "list > /dev/full fails" || not_ok "list > /dev/full did not fail"
-"$DLOCK" acquire full >/dev/full 2>/dev/null
-[ $? -ne 0 ] && ok "acquire > /dev/full fails" || not_ok "acquire > /dev/full did not fail"
+"$DLOCK" acquire full >/dev/full 2>"$TMP/err"
+is "acquire > /dev/full fails with 74" 74 $?
+like "... saying the token went nowhere, so the lock was released" \
+	"$(cat "$TMP/err")" "^dlock: cannot write the owner token .*: released lock 'full' again$"
+"$DLOCK" status -q full
+is "... and the lock is free, not held by a token nobody has" 1 $?
 
 done_testing
