@@ -209,8 +209,11 @@ void report_eviction(const struct dlock_status *evicted);
 /* Prints a lock's status as text, or as one JSON object. */
 void print_status(const struct dlock_status *st, bool json);
 
-/* Prints the one-line summary of a lock that dlock list shows. */
-void print_list_line(const struct dlock_status *st);
+/*
+ * Prints dlock list's table: a header when asked, then a line per lock,
+ * each column as wide as its widest entry.
+ */
+void print_list(struct dlock_status *const *all, size_t n, bool header);
 
 /*
  * Takes NAME, the first operand of dlock run and dlock acquire, and

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -65,11 +66,8 @@ int cmd_list(const struct cmd_opts *o, struct dlock_config *cfg,
 		}
 		puts("]");
 	} else {
-		if (n)
-			printf("%-24s %-9s %-28s %-8s %-8s %s\n", "NAME",
-			       "MODE", "HOLDER", "HELD", "LEFT", "WAITERS");
-		for (size_t i = 0; i < n; i++)
-			print_list_line(all[i]);
+		/* A person at a terminal sees that nothing matched. */
+		print_list(all, n, n || isatty(STDOUT_FILENO));
 	}
 	for (size_t i = 0; i < n; i++)
 		dlock_status_free(all[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* How status, list and release --force show locks: text and JSON. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -212,23 +213,69 @@ void print_status(const struct dlock_status *st, bool json)
 		printf("waiters: none\n");
 }
 
-void print_list_line(const struct dlock_status *st)
+/* The columns of one line of dlock list. */
+struct list_row {
+	char mode[32];
+	char who[300];
+	char since[24];
+	char left[24];
+};
+
+static void list_row(const struct dlock_status *st, struct list_row *r)
 {
 	const struct dlock_holder *h = &st->holders[0];
-	char who[300], since[24] = "-", left[24] = "-";
 
-	if (st->nholders > 1)
-		snprintf(who, sizeof(who), "%zu holders", st->nholders);
-	else if (h->host)
-		snprintf(who, sizeof(who), "%s:%ld", h->host, h->pid);
+	if (st->kind == DLOCK_LIMIT)
+		snprintf(r->mode, sizeof(r->mode), "limit %ld", st->limit);
 	else
-		snprintf(who, sizeof(who), "(not dlock)");
+		snprintf(r->mode, sizeof(r->mode), "%s", kind_name(st->kind));
+	if (st->nholders > 1)
+		snprintf(r->who, sizeof(r->who), "%zu holders", st->nholders);
+	else if (h->host)
+		snprintf(r->who, sizeof(r->who), "%s:%ld", h->host, h->pid);
+	else
+		snprintf(r->who, sizeof(r->who), "(not dlock)");
+	snprintf(r->since, sizeof(r->since), "-");
+	snprintf(r->left, sizeof(r->left), "-");
 	if (h->since_ms >= 0)
-		span(st->server_now_ms - h->since_ms, since, sizeof(since));
+		span(st->server_now_ms - h->since_ms, r->since,
+		     sizeof(r->since));
 	if (h->expires_ms >= 0)
-		span(h->expires_ms - st->server_now_ms, left, sizeof(left));
-	printf("%-24s %-9s %-28s %-8s %-8s %lld\n", st->name,
-	       kind_name(st->kind), who, since, left, st->waiters);
+		span(h->expires_ms - st->server_now_ms, r->left,
+		     sizeof(r->left));
+}
+
+static int wider(int width, const char *s)
+{
+	int len = (int)strlen(s);
+
+	return len > width ? len : width;
+}
+
+void print_list(struct dlock_status *const *all, size_t n, bool header)
+{
+	int name_w = 24, mode_w = 9, who_w = 28;
+	struct list_row *rows = calloc(n + 1, sizeof(*rows));
+
+	if (!rows) {
+		errorf("out of memory");
+		return;
+	}
+	/* A long name widens its column rather than push the others. */
+	for (size_t i = 0; i < n; i++) {
+		list_row(all[i], &rows[i]);
+		name_w = wider(name_w, all[i]->name);
+		mode_w = wider(mode_w, rows[i].mode);
+		who_w = wider(who_w, rows[i].who);
+	}
+	if (header)
+		printf("%-*s %-*s %-*s %-8s %-8s %s\n", name_w, "NAME", mode_w,
+		       "MODE", who_w, "HOLDER", "HELD", "LEFT", "WAITERS");
+	for (size_t i = 0; i < n; i++)
+		printf("%-*s %-*s %-*s %-8s %-8s %lld\n", name_w, all[i]->name,
+		       mode_w, rows[i].mode, who_w, rows[i].who,
+		       rows[i].since, rows[i].left, all[i]->waiters);
+	free(rows);
 }
 
 void report_eviction(const struct dlock_status *evicted)

@@ -85,6 +85,23 @@ like "... a foreign holder is shown as such" "$(printf '%s\n' "$out" | sed -n 2p
 is "list --json: an array of 300" 300 "$("$DLOCK" list --json 'many-*' | json 'len(d)')"
 is "list without a glob sees them too" 300 "$("$DLOCK" list | grep -c '^many-')"
 is "list of a glob that matches nothing prints nothing" "" "$("$DLOCK" list 'nope-*')"
+is "... and --json prints an empty array" "[]" "$("$DLOCK" list --json 'nope-*')"
+out=$(script -qc "$DLOCK list 'nope-*'" /dev/null | tr -d '\r')
+like "... but a person at a terminal sees the header" "$out" "^NAME +MODE +HOLDER"
+long=semaphore-with-a-name-longer-than-its-column
+rm -f "$TMP/started"
+"$DLOCK" run --limit 3 "$long" -- sh -c "touch $TMP/started; sleep 30" &
+sem=$!
+track "$sem"
+wait_until 10 test -e "$TMP/started"
+out=$("$DLOCK" list 'semaphore-*')
+like "list shows a semaphore's MODE as 'limit N'" "$out" "^$long +limit 3 +$(uname -n):$sem "
+header_at=$(printf '%s\n' "$out" | head -n 1 | grep -bo HOLDER | cut -d: -f1)
+holder_at=$(printf '%s\n' "$out" | tail -n 1 | grep -bo "$(uname -n):$sem" | cut -d: -f1)
+is "... and a long name widens its column: HOLDER stays above the holders" \
+	"$header_at" "$holder_at"
+kill "$sem"
+wait "$sem" 2>/dev/null
 "$DLOCK" list 'a{b' 2>"$TMP/err"
 is "list with a bad glob: 64" 64 $?
 "$DLOCK" list 'many-[0-9' 2>"$TMP/err"
