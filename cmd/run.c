@@ -77,7 +77,8 @@ static const struct cmd_option run_options[] = {
 	  "lease; a clean release frees it at once", 0 },
 	{ 'q', "quiet", NULL,
 	  "no message when the lock is busy or the\n"
-	  "wait runs out, no status line", 0 },
+	  "wait runs out, no status or waiting line,\n"
+	  "no warnings about the settings", 0 },
 	{ OPT_VERBOSE, "verbose", NULL,
 	  "say who holds the lock, when it is taken\n"
 	  "and released", 0 },
@@ -217,6 +218,32 @@ static void show_status(void *arg, const struct dlock_wait_progress *p)
 	fprintf(stderr, "\r%s\033[K", line);
 	fflush(stderr);
 	status_shown = true;
+}
+
+/*
+ * Without a terminal (cron, CI), a wait is said once when it starts and
+ * then every LOG_WAIT_EVERY_MS, so a job log shows why a job sat idle.
+ */
+#define LOG_WAIT_EVERY_MS 60000
+
+static void log_wait(void *arg, const struct dlock_wait_progress *p)
+{
+	int64_t *next_ms = arg;
+	char place[48] = "";
+
+	if (p->waited_ms < *next_ms)
+		return;
+	if (p->place)
+		snprintf(place, sizeof(place), "; place %lld in the queue",
+			 p->place);
+	if (*next_ms == 0)
+		errorf("waiting for lock '%s', held by %s%s", p->name,
+		       p->holder, place);
+	else
+		errorf("still waiting for lock '%s' after %llds, held by %s%s",
+		       p->name, (long long)(p->waited_ms / 1000), p->holder,
+		       place);
+	*next_ms = (p->waited_ms / LOG_WAIT_EVERY_MS + 1) * LOG_WAIT_EVERY_MS;
 }
 
 static void verbose_log(void *arg, const char *msg)
@@ -529,12 +556,15 @@ static bool take_lock(const struct cmd_opts *o, struct dlock *d, int sfd,
 	struct dlock_error err;
 	struct timespec start;
 	char cmdline[1024];
+	int64_t next_wait_log_ms = 0;
 	int rc, sig;
 
 	if (o->verbose)
 		dlock_set_log(d, verbose_log, NULL);
 	if (!o->quiet && isatty(STDERR_FILENO))
 		dlock_set_progress(d, show_status, NULL);
+	else if (!o->quiet && !o->verbose)
+		dlock_set_progress(d, log_wait, &next_wait_log_ms);
 	dlock_set_cancel_fd(d, sfd);
 	if (o->acquire_only) {
 		/* The lock belongs to the script that called us. */

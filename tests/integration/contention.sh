@@ -29,6 +29,8 @@ is "-E 0 is allowed" 0 $?
 "$DLOCK" run -n -q k -- true 2>"$TMP/err"
 is "-q: still the conflict status" 1 $?
 is "-q: no message" "" "$(cat "$TMP/err")"
+"$DLOCK" run -w 0.3 -q k -- true 2>"$TMP/err"
+is "-q -w: no waiting line and no message" "1 " "$? $(cat "$TMP/err")"
 "$DLOCK" run -w 0 k -- true 2>/dev/null
 is "-w 0 behaves like -n" 1 $?
 
