@@ -166,12 +166,20 @@ got=$(( $(now_ms) - abandoned ))
 pttl=$("$DLOCK" run --ttl 1s --lock-delay 5s k2 -- redis-cli -s "$TMP/r.sock" pttl 'dlock:{k2}')
 [ "$pttl" -gt 5000 ] && ok "--lock-delay: the key's expiry is TTL + D ($pttl ms)" ||
 	not_ok "the key's expiry is not TTL + D" "$pttl"
-start=$(now_ms)
-"$DLOCK" run --ttl 1s --lock-delay 5s k -- sleep 0.3 &
+# The holder ends when told to, once the waiter is queued behind it.
+rm -f "$TMP/started" "$TMP/stop"
+"$DLOCK" run --ttl 1s --lock-delay 5s k -- sh -c \
+	"touch $TMP/started; while [ ! -e $TMP/stop ]; do sleep 0.02; done" &
 pid=$!
-wait_until 10 sh -c "[ \"\$(redis-cli -s $TMP/r.sock exists 'dlock:{k}')\" = 1 ]"
-"$DLOCK" run -w 10 k -- true
+wait_until 10 test -e "$TMP/started"
+"$DLOCK" run -w 10 k -- true 2>/dev/null &
+waiter=$!
+wait_until 10 sh -c "[ \"\$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue')\" = 1 ]"
+start=$(now_ms)
+touch "$TMP/stop"
+wait_exit 20 "$waiter"
 got=$(( $(now_ms) - start ))
+is "--lock-delay: the waiter behind a clean release runs" 0 "$WAIT_STATUS"
 [ "$got" -lt 4000 ] && ok "--lock-delay: a clean release frees the lock at once (${got} ms)" ||
 	not_ok "a clean release did not free the lock" "$got ms"
 wait "$pid"
