@@ -20,7 +20,8 @@ is "... no holders" 0 "$(printf '%s' "$out" | json 'len(d["holders"])')"
 
 # status: held exclusively, with a waiter and a lock delay.
 rm -f "$TMP/started"
-"$DLOCK" run --lock-delay 2s --ttl 20s dep -- sh -c "touch $TMP/started; sleep 30 #marker" &
+# The holder runs until the test is done with it, however slow the checks.
+"$DLOCK" run --lock-delay 2s --ttl 20s dep -- sh -c "touch $TMP/started; while :; do sleep 1; done #marker" &
 holder=$!
 track "$holder"
 wait_until 10 test -e "$TMP/started"
@@ -61,10 +62,10 @@ kill -9 "$holder" "$waiter"
 
 # Shared holders.
 rm -f "$TMP/s1" "$TMP/s2"
-"$DLOCK" run -s rd -- sh -c "touch $TMP/s1; sleep 30" &
+"$DLOCK" run -s rd -- sh -c "touch $TMP/s1; while :; do sleep 1; done" &
 s1=$!
 track "$s1"
-"$DLOCK" run -s rd -- sh -c "touch $TMP/s2; sleep 30" &
+"$DLOCK" run -s rd -- sh -c "touch $TMP/s2; while :; do sleep 1; done" &
 s2=$!
 track "$s2"
 wait_until 10 test -e "$TMP/s1" -a -e "$TMP/s2"
@@ -90,7 +91,7 @@ out=$(script -qc "$DLOCK list 'nope-*'" /dev/null | tr -d '\r')
 like "... but a person at a terminal sees the header" "$out" "^NAME +MODE +HOLDER"
 long=semaphore-with-a-name-longer-than-its-column
 rm -f "$TMP/started"
-"$DLOCK" run --limit 3 "$long" -- sh -c "touch $TMP/started; sleep 30" &
+"$DLOCK" run --limit 3 "$long" -- sh -c "touch $TMP/started; while :; do sleep 1; done" &
 sem=$!
 track "$sem"
 wait_until 10 test -e "$TMP/started"
