@@ -28,9 +28,11 @@ is "a network freeze shorter than the TTL: the command finishes (exit 0)" 0 "$WA
 unlike "... and nothing was lost" "$(cat "$TMP/err")" "lost"
 
 # 2. A freeze longer than the TTL: the command is told while the server
-# still has the key (it asks the server directly, past the proxy).
+# still has the key (it asks the server directly, past the proxy). The
+# margin is 5% of the lease plus the drift allowance: a 5 s lease leaves
+# the trap's redis-cli 300 ms, time enough on a loaded machine.
 rm -f "$TMP/started" "$TMP/pttl"
-"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 2s k -- \
+"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 5s k -- \
 	bash -c "trap 'redis-cli -s $TMP/r.sock pttl \"dlock:{k}\" > $TMP/pttl; exit 3' TERM
 	         echo x > $TMP/started; sleep 30 & wait" 2>"$TMP/err" &
 pid=$!
@@ -49,7 +51,7 @@ else
 		"pttl: '$pttl'" "$(cat "$TMP/err")"
 fi
 elapsed=$(( $(now_ms) - frozen ))
-[ "$elapsed" -lt 8000 ] && ok "dlock ended within its deadlines (${elapsed} ms)" ||
+[ "$elapsed" -lt 15000 ] && ok "dlock ended within its deadlines (${elapsed} ms)" ||
 	not_ok "dlock took too long" "$elapsed ms"
 
 # 3. Restart with AOF inside the TTL: the lock survives.
