@@ -30,9 +30,11 @@ for p in $pids; do wait_exit 20 "$p"; done
 took=$(( $(now_ms) - start ))
 is "--limit 3: at most and at least 3 at once" 3 "$(cat "$TMP/peak")"
 is "... all six ran" 6 "$(wc -l <"$TMP/seen")"
-[ "$took" -ge 1900 ] && [ "$took" -lt 4500 ] &&
+# The peak shows three at once; the time only shows there were two rounds
+# (its upper bound catches a hang, not a slow machine).
+[ "$took" -ge 1900 ] && [ "$took" -lt 15000 ] &&
 	ok "... in two rounds of about 1 s (${took} ms)" ||
-	not_ok "--limit 3 batch took $took ms, not about 2 s"
+	not_ok "--limit 3 batch took $took ms, not two rounds of 1 s"
 is "... and the permits are all back" "dlock:{sem}:fence" "$(rcli r keys 'dlock:{sem}*')"
 
 # 2. Three -s holders overlap; a -x holder runs alone.
