@@ -87,9 +87,10 @@ static const struct cmd_option run_options[] = {
 };
 
 static const char run_notes[] =
-	"Durations: 250ms, 1.5 (seconds), 30s, 5m, 2h. Without -n or -w, wait\n"
-	"as long as it takes, in a queue; on a terminal, a status line shows\n"
-	"the wait. Names: up to 200 letters, digits and . _ - : / @ + =\n"
+	"Durations: 250ms, 1.5 (seconds), 30s, 5m, 2h, 1d, 1h30m. Without -n\n"
+	"or -w, wait as long as it takes, in a queue; on a terminal, a status\n"
+	"line shows the wait. Names: up to 200 letters, digits and\n"
+	". _ - : / @ + =\n"
 	"\n"
 	"COMMAND gets DLOCK_NAME, DLOCK_TOKEN (a fencing token that grows with\n"
 	"every new holder), DLOCK_OWNER and DLOCK_TTL_MS. Exit status: COMMAND's;\n"
