@@ -554,6 +554,7 @@ int take_and_run(struct run_opts *o, struct dlock_config *cfg)
 		.inherited_owner = o->acquire_only ? NULL :
 				   getenv("DLOCK_OWNER"),
 		.no_fifo = o->no_fifo,
+		.keeps_alive = !o->acquire_only,
 		.mode = o->mode,
 		.limit = o->limit,
 	};

@@ -156,6 +156,7 @@ static void holder_meta_init(struct holder_meta *m,
 	snprintf(m->user, sizeof(m->user), "%s", pw ? pw->pw_name : "?");
 	snprintf(m->command, sizeof(m->command), "%s",
 		 opts->command_line ? opts->command_line : "");
+	m->keeps_alive = opts->keeps_alive;
 }
 
 /*

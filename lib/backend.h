@@ -46,6 +46,7 @@ struct holder_meta {
 	char pid[16];
 	char user[64];
 	char command[HOLDER_COMMAND_MAX];
+	bool keeps_alive;	/* the holder renews its lease itself */
 };
 
 enum try_outcome {

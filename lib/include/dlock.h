@@ -208,6 +208,12 @@ struct dlock_acquire_opts {
 	 */
 	const char *inherited_owner;
 	const char *command_line;	/* shown to other users; may be NULL */
+	/*
+	 * Whether the caller keeps the lease alive with dlock_lease_start(),
+	 * as dlock run does; other users are told so. false: only
+	 * dlock_renew_owner() renews it, as for dlock acquire.
+	 */
+	bool keeps_alive;
 	long holder_pid;	/* shown to other users; 0: our own */
 	/*
 	 * Take the lock whenever it is free, ahead of the queue, instead of
@@ -264,6 +270,13 @@ const char *dlock_lock_fence(const struct dlock_lock *lock);
 /* True when the lock was held already by the calling process tree. */
 bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
 
+/* Who renews a holder's lease, as it said when it took the lock. */
+enum dlock_renewal {
+	DLOCK_RENEWAL_UNKNOWN,	/* not recorded: not dlock, or an older one */
+	DLOCK_RENEWAL_HOLDER,	/* its holder renews it (dlock run) */
+	DLOCK_RENEWAL_BY_TOKEN,	/* only dlock renew does (dlock acquire) */
+};
+
 /* One holder of a lock, as the server records it. */
 struct dlock_holder {
 	char *owner;
@@ -277,6 +290,7 @@ struct dlock_holder {
 	int64_t expires_ms;	/* when the server lets it go; -1: never */
 	int64_t ttl_ms;		/* the lease; -1: unknown */
 	int64_t lock_delay_ms;
+	int renewal;		/* enum dlock_renewal */
 };
 
 /* What the server says about a lock. */

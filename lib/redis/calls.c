@@ -29,7 +29,8 @@ int call_acquire(struct conn *c, const struct redis_keys *k,
 			       a->meta->user, a->meta->command, ttl,
 			       HEARTBEAT_WINDOW_TEXT, a->grab ? "grab" : "fifo",
 			       a->join ? "1" : "0", a->want_place ? "1" : "0",
-			       mode, limit };
+			       mode, limit,
+			       a->meta->keeps_alive ? "1" : "0" };
 
 	snprintf(expiry, sizeof(expiry), "%lld", (long long)a->expiry_ms);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)a->ttl_ms);

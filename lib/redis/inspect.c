@@ -69,6 +69,10 @@ static bool parse_holder(const redisReply *r, int64_t now, long long pttl,
 			h->ttl_ms = to_int(v->str, -1);
 		else if (strcmp(k->str, "delay") == 0)
 			h->lock_delay_ms = to_int(v->str, 0);
+		else if (strcmp(k->str, "renews") == 0)
+			h->renewal = strcmp(v->str, "1") == 0 ?
+				     DLOCK_RENEWAL_HOLDER :
+				     DLOCK_RENEWAL_BY_TOKEN;
 	}
 	return h->owner != NULL;
 }

@@ -31,4 +31,52 @@ is "a shared holder's renew --ttl 2m is shown too" 120000 \
 	"$("$DLOCK" status --json rs | json 'd["holders"][0]["ttl_ms"]')"
 "$DLOCK" release rs --owner "$t1"
 
+# --- Who renews the lease ------------------------------------------------
+
+rm -f "$TMP/started"
+"$DLOCK" run --ttl 20s byrun -- sh -c "touch $TMP/started; sleep 30" &
+holder=$!
+track "$holder"
+wait_until 10 test -e "$TMP/started"
+like "a dlock run lock: renewed by its holder" "$("$DLOCK" status byrun)" \
+	"expires: .*; lease 20.0s, renewed by its holder\)"
+is "JSON: renewal by_holder" by_holder \
+	"$("$DLOCK" status --json byrun | json 'd["holders"][0]["renewal"]')"
+kill "$holder"
+wait_exit 10 "$holder"
+
+tok=$("$DLOCK" acquire --ttl 20s byacq)
+out=$("$DLOCK" status byacq)
+like "a dlock acquire lock: renewed only by 'dlock renew'" "$out" \
+	"expires: .*; lease 20.0s, renewed only by 'dlock renew'\)"
+unlike "... not 'renewed by its holder'" "$out" "renewed by its holder"
+is "JSON: renewal by_token" by_token \
+	"$("$DLOCK" status --json byacq | json 'd["holders"][0]["renewal"]')"
+"$DLOCK" renew byacq --owner "$tok" --ttl 30s
+like "... still so after a renew" "$("$DLOCK" status byacq)" \
+	"lease 30.0s, renewed only by 'dlock renew'\)"
+"$DLOCK" release byacq --owner "$tok"
+
+rcli r set 'dlock:{foreign}' sometoken PX 20000 >/dev/null
+is "JSON: renewal null for a holder that left no details" None \
+	"$("$DLOCK" status --json foreign | json 'd["holders"][0]["renewal"]')"
+
+# A dead holder under a lock-delay: SIGKILLed, its lease made to run out
+# (the key's life cut below the lock delay, as when its lease ends).
+rm -f "$TMP/started"
+"$DLOCK" run --ttl 20s --lock-delay 60s dead -- sh -c "touch $TMP/started; sleep 60" &
+dead=$!
+track "$dead"
+wait_until 10 test -e "$TMP/started"
+kill -9 "$dead"
+wait_exit 10 "$dead" 2>/dev/null
+rcli r pexpire 'dlock:{dead}' 30000 >/dev/null
+out=$("$DLOCK" status dead)
+like "a dead holder under lock-delay: the lock-delay line" "$out" \
+	"lock-delay: the holder stopped renewing; blocked until"
+unlike "... and no 'renewed by' on its expires line" "$out" "renewed"
+like "... which still gives the lease" "$out" "expires: .*; lease 20.0s\)"
+is "JSON: renewal stopped" stopped \
+	"$("$DLOCK" status --json dead | json 'd["holders"][0]["renewal"]')"
+
 done_testing

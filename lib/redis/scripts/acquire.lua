@@ -7,7 +7,8 @@
 -- ARGV: owner, server-side expiry (ms), host, pid, user, command, ttl (ms),
 -- heartbeat window (ms), "fifo" or "grab", "1" to join the queue when the
 -- lock is not free, "1" to report our place in the queue, mode ("x"
--- exclusive, "s" shared, "l" limit), limit.
+-- exclusive, "s" shared, "l" limit), limit, "1" when the holder renews its
+-- lease itself (dlock run) or "0" (dlock acquire: only dlock renew does).
 --
 -- Returns {1, fence} when the lock is ours (again, if a retried request
 -- had already taken it). {-1, kind, limit} when the name is in use as
@@ -87,7 +88,8 @@ if free and turn then
   redis.call('HSET', KEYS[3], 'host', ARGV[3], 'pid', ARGV[4],
              'user', ARGV[5], 'cmd', ARGV[6], 'ttl', ARGV[7],
              'delay', ms(expiry - tonumber(ARGV[7])),
-             'since', ms(now), 'token', ms(fence), 'mode', label)
+             'since', ms(now), 'token', ms(fence), 'mode', label,
+             'renews', ARGV[14])
   redis.call('PEXPIRE', KEYS[3], expiry)
   if redis.call('HDEL', KEYS[5], owner) == 1 then
     redis.call('LREM', KEYS[4], 1, me)
