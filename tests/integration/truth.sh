@@ -79,4 +79,21 @@ like "... which still gives the lease" "$out" "expires: .*; lease 20.0s\)"
 is "JSON: renewal stopped" stopped \
 	"$("$DLOCK" status --json dead | json 'd["holders"][0]["renewal"]')"
 
+# --- A contender is told of the lock-delay, not of a dead holder ----------
+
+"$DLOCK" run -n dead -- true 2>"$TMP/err"
+is "-n under a lock-delay: 1" 1 $?
+err=$(cat "$TMP/err")
+like "... says blocked by --lock-delay until HH:MM:SS" "$err" \
+	"^dlock: lock 'dead' is blocked by --lock-delay until [0-9]{2}:[0-9]{2}:[0-9]{2} \([0-9.]+s more\): its holder stopped renewing; not waiting \(-n\)$"
+unlike "... and does not name the dead pid as the holder" "$err" "held by|pid $dead"
+"$DLOCK" run -w 0.3 --verbose dead -- true 2>"$TMP/err"
+is "-w under a lock-delay: 1" 1 $?
+err=$(cat "$TMP/err")
+like "... --verbose's waiting line says so" "$err" \
+	"waiting for lock 'dead', blocked by --lock-delay until [0-9:]{8} \([0-9.]+s more\): its holder stopped renewing"
+like "... and so does giving up" "$err" \
+	"gave up waiting for lock 'dead', blocked by --lock-delay until [0-9:]{8}"
+unlike "... never naming the dead pid" "$err" "held by|pid $dead"
+
 done_testing

@@ -15,8 +15,11 @@
 -- another kind of lock ("x", "s" or "l"). Otherwise {0, pttl, holder
 -- owner, host, pid, user, age (ms), command, place in the queue (0:
 -- unknown), ms until the heartbeat of the waiter ahead runs out (-1: none),
--- number of shared or counting holders, their kind}; pttl is -2 when the
--- lock is free but other waiters come first.
+-- number of shared or counting holders, their kind, until when a lock
+-- delay keeps the lock (server ms; -1: none)}; pttl is -2 when the lock
+-- is free but other waiters come first. The lock delay is in force when
+-- less than it is left of the key: renewals reset the key to lease +
+-- delay, so its holder stopped renewing and its lease ran out.
 --
 -- With "fifo", the lock goes to waiters in order of arrival: an exclusive
 -- request only at the head of the queue; a shared one when every waiter
@@ -126,11 +129,14 @@ if not exclusive then
     pttl = tonumber(first[2]) - now
   end
   return {0, pttl, false, false, false, false, false, false, place,
-          head_wait, n, kind}
+          head_wait, n, kind, -1}
 end
 local h = redis.call('HMGET', KEYS[1] .. ':holder:' .. cur,
-                     'host', 'pid', 'user', 'since', 'cmd')
+                     'host', 'pid', 'user', 'since', 'cmd', 'delay')
 local age = false
 if h[4] then age = now - tonumber(h[4]) end
-return {0, redis.call('PTTL', KEYS[1]), cur, h[1], h[2], h[3], age,
-        h[5], place, head_wait, 0, 'x'}
+local pttl = redis.call('PTTL', KEYS[1])
+local blocked = -1
+if pttl >= 0 and pttl < tonumber(h[6] or '0') then blocked = now + pttl end
+return {0, pttl, cur, h[1], h[2], h[3], age, h[5], place, head_wait, 0,
+        'x', blocked}
