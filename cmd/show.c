@@ -152,9 +152,24 @@ static void json_status(const struct dlock_status *st)
 	}
 	printf("],\"waiters\":%lld,\"first_waiter\":", st->waiters);
 	if (st->first_waiter) {
+		const struct dlock_holder *w = st->first_waiter_details;
+
 		fputs("{\"owner\":", stdout);
 		json_string(st->first_waiter);
-		printf(",\"mode\":\"%s\"}", kind_name(st->first_waiter_kind));
+		printf(",\"mode\":\"%s\"", kind_name(st->first_waiter_kind));
+		fputs(",\"host\":", stdout);
+		json_string(w ? w->host : NULL);
+		if (w && w->pid > 0)
+			printf(",\"pid\":%ld", w->pid);
+		else
+			fputs(",\"pid\":null", stdout);
+		fputs(",\"user\":", stdout);
+		json_string(w ? w->user : NULL);
+		fputs(",\"command\":", stdout);
+		json_string(w ? w->command : NULL);
+		putchar(',');
+		json_time("since", w ? w->since_ms : -1);
+		putchar('}');
 	} else {
 		fputs("null", stdout);
 	}
@@ -236,7 +251,15 @@ void print_status(const struct dlock_status *st, bool json)
 		printf("lock-delay: the holder stopped renewing; blocked "
 		       "until %s (%s)\n", until, left);
 	}
-	if (st->waiters)
+	if (st->waiters && st->first_waiter_details &&
+	    st->first_waiter_details->host)
+		printf("waiters: %lld, first %s, pid %ld, user %s (%s)\n",
+		       st->waiters, st->first_waiter_details->host,
+		       st->first_waiter_details->pid,
+		       st->first_waiter_details->user ?
+		       st->first_waiter_details->user : "?",
+		       kind_name(st->first_waiter_kind));
+	else if (st->waiters)
 		printf("waiters: %lld, first %s (%s)\n", st->waiters,
 		       st->first_waiter ? st->first_waiter : "?",
 		       kind_name(st->first_waiter_kind));

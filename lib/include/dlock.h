@@ -304,6 +304,12 @@ struct dlock_status {
 	long long waiters;
 	char *first_waiter;	/* its owner token, or NULL */
 	int first_waiter_kind;
+	/*
+	 * What the first waiter says of itself: host, pid, user, command,
+	 * and in since_ms when it joined the queue (the other fields are
+	 * unset); NULL when it left no details.
+	 */
+	struct dlock_holder *first_waiter_details;
 	int64_t server_now_ms;	/* the server's clock when it answered */
 	/*
 	 * The holder stopped renewing, and --lock-delay keeps the lock

@@ -96,4 +96,68 @@ like "... and so does giving up" "$err" \
 	"gave up waiting for lock 'dead', blocked by --lock-delay until [0-9:]{8}"
 unlike "... never naming the dead pid" "$err" "held by|pid $dead"
 
+# --- The first waiter, by host, pid and user ------------------------------
+
+rm -f "$TMP/started"
+"$DLOCK" run --ttl 20s q -- sh -c "touch $TMP/started; sleep 30" &
+qh=$!
+track "$qh"
+wait_until 10 test -e "$TMP/started"
+"$DLOCK" run -q q -- true &
+qw=$!
+track "$qw"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{q}:queue') = 1 ]"
+wtok=$(rcli r lindex 'dlock:{q}:queue' 0 | cut -c2-)
+like "status names the first waiter by host, pid and user" "$("$DLOCK" status q)" \
+	"waiters: 1, first $host, pid $qw, user $(id -un) \(exclusive\)"
+out=$("$DLOCK" status --json q)
+is "JSON: first waiter's owner" "$wtok" "$(printf '%s' "$out" | json 'd["first_waiter"]["owner"]')"
+is "JSON: first waiter's host" "$host" "$(printf '%s' "$out" | json 'd["first_waiter"]["host"]')"
+is "JSON: first waiter's pid" "$qw" "$(printf '%s' "$out" | json 'd["first_waiter"]["pid"]')"
+is "JSON: first waiter's user" "$(id -un)" "$(printf '%s' "$out" | json 'd["first_waiter"]["user"]')"
+is "JSON: first waiter's command" true "$(printf '%s' "$out" | json 'd["first_waiter"]["command"]')"
+is "JSON: first waiter's since is a server time" True \
+	"$(printf '%s' "$out" | json 'd["first_waiter"]["since_ms"] <= d["server_time_ms"]')"
+pttl=$(rcli r pttl "dlock:{q}:waiter:$wtok")
+[ "$pttl" -gt 0 ] && [ "$pttl" -le 3000 ] &&
+	ok "the waiter's hash expires with its heartbeat ($pttl ms)" ||
+	not_ok "the waiter's hash expires with its heartbeat" "pttl $pttl"
+kill "$qw"
+wait_exit 10 "$qw"
+is "a waiter that leaves takes its hash with it" 0 "$(rcli r exists "dlock:{q}:waiter:$wtok")"
+
+"$DLOCK" run -q q -- true &
+qw=$!
+track "$qw"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{q}:queue') = 1 ]"
+wtok=$(rcli r lindex 'dlock:{q}:queue' 0 | cut -c2-)
+kill "$qh"
+wait_exit 10 "$qh"
+wait_exit 10 "$qw"
+is "the waiter took the lock and ran" 0 "$WAIT_STATUS"
+is "a waiter that takes the lock takes its hash with it" 0 "$(rcli r exists "dlock:{q}:waiter:$wtok")"
+
+# A dead waiter: SIGKILLed in the queue, dropped at the head.
+rm -f "$TMP/started"
+"$DLOCK" run --ttl 20s q -- sh -c "touch $TMP/started; sleep 30" &
+qh=$!
+track "$qh"
+wait_until 10 test -e "$TMP/started"
+"$DLOCK" run -q q -- true &
+qw=$!
+track "$qw"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{q}:queue') = 1 ]"
+wtok=$(rcli r lindex 'dlock:{q}:queue' 0 | cut -c2-)
+kill -9 "$qw"
+wait_exit 10 "$qw" 2>/dev/null
+gone() { [ "$(rcli r exists "dlock:{q}:waiter:$wtok")" = 0 ]; }
+wait_until 10 gone
+is "a dead waiter's hash expires with its heartbeat" 0 $?
+# Its queue entry outlives the hash until dropped: status falls back.
+like "a waiter without a hash is shown by its owner token" "$("$DLOCK" status q)" \
+	"waiters: 1, first $wtok \(exclusive\)"
+rcli r del 'dlock:{q}:queue' 'dlock:{q}:waiters' >/dev/null
+kill "$qh"
+wait_exit 10 "$qh"
+
 done_testing

@@ -3,7 +3,8 @@
 -- Takes the lock, or joins its queue (after common.lua).
 --
 -- KEYS: lock, fence, our holder hash, queue, waiters, our wake-up list,
--- holders (sorted set), kind (hash: kind "s" or "l", limit).
+-- holders (sorted set), kind (hash: kind "s" or "l", limit), our waiter
+-- hash (what "dlock status" says of us while we wait).
 -- ARGV: owner, server-side expiry (ms), host, pid, user, command, ttl (ms),
 -- heartbeat window (ms), "fifo" or "grab", "1" to join the queue when the
 -- lock is not free, "1" to report our place in the queue, mode ("x"
@@ -97,7 +98,7 @@ if free and turn then
   if redis.call('HDEL', KEYS[5], owner) == 1 then
     redis.call('LREM', KEYS[4], 1, me)
   end
-  redis.call('DEL', KEYS[6])
+  redis.call('DEL', KEYS[6], KEYS[9])
   -- Shared waiters enter together; free permits go to those next.
   if mode ~= 'x' then
     local nxt = live_head(KEYS[4], KEYS[5])
@@ -115,6 +116,11 @@ if ARGV[10] == '1' then
   end
   redis.call('PEXPIRE', KEYS[4], 2 * window)
   redis.call('PEXPIRE', KEYS[5], 2 * window)
+  -- Expires with our heartbeat; "since" is when we joined.
+  redis.call('HSET', KEYS[9], 'host', ARGV[3], 'pid', ARGV[4],
+             'user', ARGV[5], 'cmd', ARGV[6])
+  redis.call('HSETNX', KEYS[9], 'since', ms(now))
+  redis.call('PEXPIRE', KEYS[9], window)
   if ARGV[11] == '1' then
     local ok, p = pcall(redis.call, 'LPOS', KEYS[4], me)
     if ok and type(p) == 'number' then place = p + 1 end
