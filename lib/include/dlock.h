@@ -340,8 +340,8 @@ void dlock_status_free(struct dlock_status *st);
 
 /*
  * Renews the lease of owner on lock name, for ttl_ms plus the lock delay
- * it was taken with (0: the lease it was taken with, or the last one set
- * here). A new lease is what dlock_status_get() reports. Returns 0, or
+ * it was taken with (0: the lease it was taken with), which
+ * dlock_status_get() then reports. Returns 0, or
  * DLOCK_ELOST when owner does not hold it (expired, wrong token, taken
  * over), or a connection error.
  */

@@ -4,25 +4,34 @@
 --
 -- KEYS: lock, our holder hash, holders, kind. ARGV: owner, server-side
 -- expiry (ms), mode. With mode "?" (by token), ARGV[2] is the new lease
--- ("0": the one recorded in the holder hash, which the lock was taken
--- with or a renewal by token set last), to which the lock delay it was
--- taken with is added; a new lease is recorded there as its ttl, for
--- "dlock status" and later renewals. Returns 1 when renewed, 0 when the
--- lock is no longer ours (expired, deleted, or the server lost it), -1 when someone
--- else holds it.
+-- ("0": the one the lock was taken with), to which the lock delay it was
+-- taken with is added. The lease renewed for becomes the holder hash's
+-- ttl, for "dlock status"; the one the lock was taken with is then kept
+-- as ttl0. Returns 1 when renewed, 0 when the lock is no longer ours
+-- (expired, deleted, or the server lost it), -1 when someone else holds
+-- it.
 
 local mode = mode_of(ARGV[3], ARGV[1])
 local expiry = tonumber(ARGV[2])
-local lease = false
+local set_ttl = false
 if ARGV[3] == '?' then
-  local m = redis.call('HMGET', KEYS[2], 'ttl', 'delay')
-  if expiry == 0 then expiry = tonumber(m[1] or '30000')
-  elseif m[1] then lease = ARGV[2] end
+  local m = redis.call('HMGET', KEYS[2], 'ttl', 'delay', 'ttl0')
+  local taken = m[3] or m[1]
+  if expiry == 0 then
+    expiry = tonumber(taken or '30000')
+    if m[3] then set_ttl = m[3] end
+  elseif m[1] then
+    set_ttl = ARGV[2]
+  end
+  if set_ttl then set_ttl = {set_ttl, taken} end
   expiry = expiry + tonumber(m[2] or '0')
 end
--- Only once the lock is known to be ours, and just before the PEXPIRE.
+-- Only once the lock is known to be ours, and just before the PEXPIRE;
+-- only into a hash that exists, so that it keeps an expiry.
 local function record()
-  if lease then redis.call('HSET', KEYS[2], 'ttl', lease) end
+  if set_ttl then
+    redis.call('HSET', KEYS[2], 'ttl', set_ttl[1], 'ttl0', set_ttl[2])
+  end
 end
 if mode == 'x' then
   local cur = redis.call('GET', KEYS[1])
