@@ -272,9 +272,9 @@ bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
 
 /* Who renews a holder's lease, as it said when it took the lock. */
 enum dlock_renewal {
-	DLOCK_RENEWAL_UNKNOWN,	/* not recorded: not dlock, or an older one */
+	DLOCK_RENEWAL_UNKNOWN,	/* not recorded: not dlock, or older */
 	DLOCK_RENEWAL_HOLDER,	/* its holder renews it (dlock run) */
-	DLOCK_RENEWAL_BY_TOKEN,	/* only dlock renew does (dlock acquire) */
+	DLOCK_RENEWAL_BY_TOKEN,	/* only dlock renew (dlock acquire) */
 };
 
 /* One holder of a lock, as the server records it. */
