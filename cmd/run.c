@@ -551,6 +551,7 @@ static bool take_lock(const struct cmd_opts *o, struct dlock *d, int sfd,
 		.inherited_owner = o->acquire_only ? NULL :
 				   getenv("DLOCK_OWNER"),
 		.no_fifo = o->no_fifo,
+		.keeps_alive = !o->acquire_only,
 		.mode = o->mode,
 		.limit = o->limit,
 	};

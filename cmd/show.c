@@ -78,7 +78,29 @@ static void json_time(const char *key, int64_t ms)
 	printf("\"%s_ms\":%lld,\"%s\":\"%s\"", key, (long long)ms, key, when);
 }
 
-static void json_holder(const struct dlock_holder *h)
+/*
+ * Renewals reset the expiry to lease + lock delay; less is left only once
+ * the lease ran out and the lock delay keeps the lock.
+ */
+static bool stopped_renewing(const struct dlock_holder *h, int64_t now)
+{
+	return h->lock_delay_ms > 0 && h->expires_ms >= 0 &&
+	       h->expires_ms - now < h->lock_delay_ms;
+}
+
+/* Who renews the lease: "by_holder", "by_token", "stopped" or NULL. */
+static const char *renewal_name(const struct dlock_holder *h, int64_t now)
+{
+	if (stopped_renewing(h, now))
+		return "stopped";
+	if (h->renewal == DLOCK_RENEWAL_HOLDER)
+		return "by_holder";
+	if (h->renewal == DLOCK_RENEWAL_BY_TOKEN)
+		return "by_token";
+	return NULL;
+}
+
+static void json_holder(const struct dlock_holder *h, int64_t now)
 {
 	fputs("{\"owner\":", stdout);
 	json_string(h->owner);
@@ -104,7 +126,10 @@ static void json_holder(const struct dlock_holder *h)
 		printf(",\"ttl_ms\":%lld", (long long)h->ttl_ms);
 	else
 		fputs(",\"ttl_ms\":null", stdout);
-	printf(",\"lock_delay_ms\":%lld}", (long long)h->lock_delay_ms);
+	printf(",\"lock_delay_ms\":%lld,\"renewal\":",
+	       (long long)h->lock_delay_ms);
+	json_string(renewal_name(h, now));
+	putchar('}');
 }
 
 static void json_status(const struct dlock_status *st)
@@ -124,13 +149,28 @@ static void json_status(const struct dlock_status *st)
 	for (size_t i = 0; i < st->nholders; i++) {
 		if (i)
 			putchar(',');
-		json_holder(&st->holders[i]);
+		json_holder(&st->holders[i], st->server_now_ms);
 	}
 	printf("],\"waiters\":%lld,\"first_waiter\":", st->waiters);
 	if (st->first_waiter) {
+		const struct dlock_holder *w = st->first_waiter_details;
+
 		fputs("{\"owner\":", stdout);
 		json_string(st->first_waiter);
-		printf(",\"mode\":\"%s\"}", kind_name(st->first_waiter_kind));
+		printf(",\"mode\":\"%s\"", kind_name(st->first_waiter_kind));
+		fputs(",\"host\":", stdout);
+		json_string(w ? w->host : NULL);
+		if (w && w->pid > 0)
+			printf(",\"pid\":%ld", w->pid);
+		else
+			fputs(",\"pid\":null", stdout);
+		fputs(",\"user\":", stdout);
+		json_string(w ? w->user : NULL);
+		fputs(",\"command\":", stdout);
+		json_string(w ? w->command : NULL);
+		putchar(',');
+		json_time("since", w ? w->since_ms : -1);
+		putchar('}');
 	} else {
 		fputs("null", stdout);
 	}
@@ -164,9 +204,16 @@ static void text_holder(const struct dlock_holder *h, int64_t now)
 		rfc3339(h->expires_ms, when, sizeof(when));
 		span(h->expires_ms - now, left, sizeof(left));
 		if (h->ttl_ms >= 0) {
+			const char *by = renewal_name(h, now);
+
 			span(h->ttl_ms, ttl, sizeof(ttl));
-			printf("  expires: %s (in %s; lease %s, renewed by "
-			       "its holder)\n", when, left, ttl);
+			/* A lock delay in force has a line of its own. */
+			printf("  expires: %s (in %s; lease %s%s)\n", when,
+			       left, ttl, !by ? "" :
+			       strcmp(by, "by_holder") == 0 ?
+			       ", renewed by its holder" :
+			       strcmp(by, "by_token") == 0 ?
+			       ", renewed only by 'dlock renew'" : "");
 		} else {
 			printf("  expires: %s (in %s)\n", when, left);
 		}
@@ -205,7 +252,15 @@ void print_status(const struct dlock_status *st, bool json)
 		printf("lock-delay: the holder stopped renewing; blocked "
 		       "until %s (%s)\n", until, left);
 	}
-	if (st->waiters)
+	if (st->waiters && st->first_waiter_details &&
+	    st->first_waiter_details->host)
+		printf("waiters: %lld, first %s, pid %ld, user %s (%s)\n",
+		       st->waiters, st->first_waiter_details->host,
+		       st->first_waiter_details->pid,
+		       st->first_waiter_details->user ?
+		       st->first_waiter_details->user : "?",
+		       kind_name(st->first_waiter_kind));
+	else if (st->waiters)
 		printf("waiters: %lld, first %s (%s)\n", st->waiters,
 		       st->first_waiter ? st->first_waiter : "?",
 		       kind_name(st->first_waiter_kind));

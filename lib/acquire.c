@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -80,9 +81,32 @@ fail:
 
 /* What the wait loop says about whoever is in the way. */
 struct holder_info {
-	char who[DLOCK_ERRMSG_MAX / 2];
-	char who_since[DLOCK_ERRMSG_MAX / 2 + 32];	/* with the age */
+	char who[DLOCK_ERRMSG_MAX / 2];		/* after "held by " */
+	/* "held by <who>" or the lock delay, with the age or time left */
+	char what[DLOCK_ERRMSG_MAX / 2 + 48];
 };
+
+/*
+ * The lock-delay kept by a holder that stopped renewing, which is not in
+ * the way any more than a dead process: "blocked by --lock-delay until
+ * 14:53:07". The time is the server's, stable from one look to the next.
+ */
+static void describe_lock_delay(const struct try_result *r,
+				struct holder_info *h)
+{
+	time_t secs = (time_t)(r->blocked_until_ms / 1000);
+	char until[16] = "?";
+	struct tm tm;
+
+	if (localtime_r(&secs, &tm))
+		strftime(until, sizeof(until), "%H:%M:%S", &tm);
+	snprintf(h->who, sizeof(h->who), "nobody: blocked by --lock-delay "
+		 "until %s", until);
+	snprintf(h->what, sizeof(h->what), "blocked by --lock-delay until %s "
+		 "(%lld.%03llds more): its holder stopped renewing", until,
+		 (long long)(r->blocked_for_ms / 1000),
+		 (long long)(r->blocked_for_ms % 1000));
+}
 
 /* The age is kept apart from who, as it changes at every look. */
 static void describe_holder(const struct try_result *r, struct holder_info *h)
@@ -90,6 +114,10 @@ static void describe_holder(const struct try_result *r, struct holder_info *h)
 	const struct holder_meta *m = &r->holder;
 	size_t n, size = sizeof(h->who);
 
+	if (r->lock_delay) {
+		describe_lock_delay(r, h);
+		return;
+	}
 	if (r->shared_holders > 0)
 		snprintf(h->who, size, r->shared_kind == DLOCK_LIMIT ?
 			 "%lld holder%s of the semaphore" :
@@ -112,11 +140,11 @@ static void describe_holder(const struct try_result *r, struct holder_info *h)
 				 m->command);
 	}
 	if (r->age_ms >= 0)
-		snprintf(h->who_since, sizeof(h->who_since), "%s (for "
+		snprintf(h->what, sizeof(h->what), "held by %s (for "
 			 "%lld.%03llds)", h->who, r->age_ms / 1000,
 			 r->age_ms % 1000);
 	else
-		snprintf(h->who_since, sizeof(h->who_since), "%s", h->who);
+		snprintf(h->what, sizeof(h->what), "held by %s", h->who);
 }
 
 /* Says how a name is in use as another kind of lock than we asked for. */
@@ -156,6 +184,7 @@ static void holder_meta_init(struct holder_meta *m,
 	snprintf(m->user, sizeof(m->user), "%s", pw ? pw->pw_name : "?");
 	snprintf(m->command, sizeof(m->command), "%s",
 		 opts->command_line ? opts->command_line : "");
+	m->keeps_alive = opts->keeps_alive;
 }
 
 /*
@@ -267,20 +296,19 @@ static int on_busy(struct waiter *w, const struct try_result *r,
 
 	describe_holder(r, h);
 	if (w->opts->wait_ms == 0)
-		return set_error(err, DLOCK_EBUSY, "lock '%s' is held by %s",
-				 w->l->name, h->who_since);
+		return set_error(err, DLOCK_EBUSY, "lock '%s' is %s",
+				 w->l->name, h->what);
 	if (now_ms() >= w->wait_end)
 		return set_error(err, DLOCK_ETIMEDOUT, "gave up waiting for "
-				 "lock '%s', held by %s", w->l->name,
-				 h->who_since);
+				 "lock '%s', %s", w->l->name, h->what);
 	if (strcmp(w->last_who, h->who) != 0) {
 		if (r->place)
-			log_msg(w->d, "waiting for lock '%s', held by %s; "
-				"place %lld in the queue", w->l->name,
-				h->who_since, r->place);
+			log_msg(w->d, "waiting for lock '%s', %s; place %lld "
+				"in the queue", w->l->name, h->what,
+				r->place);
 		else
-			log_msg(w->d, "waiting for lock '%s', held by %s",
-				w->l->name, h->who_since);
+			log_msg(w->d, "waiting for lock '%s', %s",
+				w->l->name, h->what);
 		snprintf(w->last_who, sizeof(w->last_who), "%s", h->who);
 	}
 	w->progress.holder = h->who;

@@ -46,6 +46,7 @@ struct holder_meta {
 	char pid[16];
 	char user[64];
 	char command[HOLDER_COMMAND_MAX];
+	bool keeps_alive;	/* the holder renews its lease itself */
 };
 
 enum try_outcome {
@@ -70,6 +71,14 @@ struct try_result {
 	char owner[DLOCK_OWNER_MAX];
 	bool has_details;	/* the holder left meta */
 	struct holder_meta holder;
+	/*
+	 * The holder stopped renewing and a lock delay keeps the lock until
+	 * blocked_until_ms (epoch ms on the server's clock), blocked_for_ms
+	 * from now.
+	 */
+	bool lock_delay;
+	int64_t blocked_until_ms;
+	int64_t blocked_for_ms;
 };
 
 /* How the calling process tree holds a lock already. */

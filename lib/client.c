@@ -193,21 +193,26 @@ int dlock_doctor_run(const struct dlock_config *cfg, size_t index,
 	return ops->doctor(cfg, index, report, err);
 }
 
+static void holder_clear(struct dlock_holder *h)
+{
+	free(h->owner);
+	free(h->host);
+	free(h->user);
+	free(h->command);
+	free(h->token);
+	free(h->mode);
+}
+
 void dlock_status_free(struct dlock_status *st)
 {
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->nholders; i++) {
-		struct dlock_holder *h = &st->holders[i];
-
-		free(h->owner);
-		free(h->host);
-		free(h->user);
-		free(h->command);
-		free(h->token);
-		free(h->mode);
-	}
+	for (size_t i = 0; i < st->nholders; i++)
+		holder_clear(&st->holders[i]);
 	free(st->holders);
+	if (st->first_waiter_details)
+		holder_clear(st->first_waiter_details);
+	free(st->first_waiter_details);
 	free(st->name);
 	free(st->first_waiter);
 	free(st);

@@ -217,6 +217,12 @@ struct dlock_acquire_opts {
 	 */
 	const char *inherited_owner;
 	const char *command_line;	/* shown to other users; may be NULL */
+	/*
+	 * Whether the caller keeps the lease alive with dlock_lease_start(),
+	 * as dlock run does; other users are told so. false: only
+	 * dlock_renew_owner() renews it, as for dlock acquire.
+	 */
+	bool keeps_alive;
 	long holder_pid;	/* shown to other users; 0: our own */
 	/*
 	 * Take the lock whenever it is free, ahead of the queue, instead of
@@ -273,6 +279,13 @@ const char *dlock_lock_fence(const struct dlock_lock *lock);
 /* True when the lock was held already by the calling process tree. */
 bool dlock_lock_is_reentrant(const struct dlock_lock *lock);
 
+/* Who renews a holder's lease, as it said when it took the lock. */
+enum dlock_renewal {
+	DLOCK_RENEWAL_UNKNOWN,	/* not recorded: not dlock, or older */
+	DLOCK_RENEWAL_HOLDER,	/* its holder renews it (dlock run) */
+	DLOCK_RENEWAL_BY_TOKEN,	/* only dlock renew (dlock acquire) */
+};
+
 /* One holder of a lock, as the server records it. */
 struct dlock_holder {
 	char *owner;
@@ -286,6 +299,7 @@ struct dlock_holder {
 	int64_t expires_ms;	/* when the server lets it go; -1: never */
 	int64_t ttl_ms;		/* the lease; -1: unknown */
 	int64_t lock_delay_ms;
+	int renewal;		/* enum dlock_renewal */
 };
 
 /* What the server says about a lock. */
@@ -299,6 +313,12 @@ struct dlock_status {
 	long long waiters;
 	char *first_waiter;	/* its owner token, or NULL */
 	int first_waiter_kind;
+	/*
+	 * What the first waiter says of itself: host, pid, user, command,
+	 * and in since_ms when it joined the queue (the other fields are
+	 * unset); NULL when it left no details.
+	 */
+	struct dlock_holder *first_waiter_details;
 	int64_t server_now_ms;	/* the server's clock when it answered */
 	/*
 	 * The holder stopped renewing, and --lock-delay keeps the lock
@@ -329,7 +349,8 @@ void dlock_status_free(struct dlock_status *st);
 
 /*
  * Renews the lease of owner on lock name, for ttl_ms plus the lock delay
- * it was taken with (0: the lease it was taken with). Returns 0, or
+ * it was taken with (0: the lease it was taken with), which
+ * dlock_status_get() then reports. Returns 0, or
  * DLOCK_ELOST when owner does not hold it (expired, wrong token, taken
  * over), or a connection error.
  */

@@ -24,12 +24,14 @@ int call_acquire(struct conn *c, const struct redis_keys *k,
 	char expiry[24], ttl[24], limit[24];
 	const char mode[2] = { redis_mode_char(a->mode), '\0' };
 	const char *keys[] = { k->lock, k->fence, k->holder, k->queue,
-			       k->waiters, k->wake, k->holders, k->kind };
+			       k->waiters, k->wake, k->holders, k->kind,
+			       k->waiter };
 	const char *args[] = { a->owner, expiry, a->meta->host, a->meta->pid,
 			       a->meta->user, a->meta->command, ttl,
 			       HEARTBEAT_WINDOW_TEXT, a->grab ? "grab" : "fifo",
 			       a->join ? "1" : "0", a->want_place ? "1" : "0",
-			       mode, limit };
+			       mode, limit,
+			       a->meta->keeps_alive ? "1" : "0" };
 
 	snprintf(expiry, sizeof(expiry), "%lld", (long long)a->expiry_ms);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)a->ttl_ms);
@@ -71,7 +73,8 @@ int call_leave(struct conn *c, const struct redis_keys *k, const char *owner,
 	       struct dlock_error *err)
 {
 	const char mode_text[2] = { mode, '\0' };
-	const char *keys[] = { k->lock, k->queue, k->waiters, k->wake };
+	const char *keys[] = { k->lock, k->queue, k->waiters, k->wake,
+			       k->waiter };
 	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, mode_text };
 
 	return script_run(c, &script_leave, (int)ARRAY_SIZE(keys), keys,

@@ -515,7 +515,7 @@ static bool step_reply_ok(int step, const redisReply *r)
 	if (step == STEP_LEAVE)
 		return r->type == REDIS_REPLY_INTEGER;
 	if (step == STEP_STATUS)
-		return r->type == REDIS_REPLY_ARRAY && r->elements == 9;
+		return r->type == REDIS_REPLY_ARRAY && r->elements == 10;
 	return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
@@ -558,7 +558,8 @@ static int probe_cleanup(struct doctor *d, const struct probe *p,
 {
 	const struct redis_keys *k = &p->keys;
 	const char *del[] = { "DEL", k->lock, k->fence, k->holder, k->queue,
-			      k->waiters, k->wake, k->holders, k->kind };
+			      k->waiters, k->wake, k->holders, k->kind,
+			      k->waiter };
 	redisReply *r = NULL;
 	int rc = call(d, (int)ARRAY_SIZE(del), del, &r, err);
 

@@ -32,24 +32,9 @@ static int64_t to_int(const char *s, int64_t fallback)
 	return *end ? fallback : v;
 }
 
-/* Fills h from {owner, lease end or -1, {field, value, ...}}. */
-static bool parse_holder(const redisReply *r, int64_t now, long long pttl,
-			 struct dlock_holder *h)
+/* Fills h from a holder or waiter hash's {field, value, ...}. */
+static void parse_fields(const redisReply *fields, struct dlock_holder *h)
 {
-	const redisReply *fields;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER ||
-	    r->element[2]->type != REDIS_REPLY_ARRAY)
-		return false;
-	h->owner = dup_str(r->element[0]);
-	h->since_ms = h->ttl_ms = -1;
-	if (r->element[1]->integer >= 0)
-		h->expires_ms = r->element[1]->integer;
-	else
-		h->expires_ms = pttl >= 0 ? now + pttl : -1;
-	fields = r->element[2];
 	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
 		const redisReply *k = fields->element[i];
 		const redisReply *v = fields->element[i + 1];
@@ -75,8 +60,47 @@ static bool parse_holder(const redisReply *r, int64_t now, long long pttl,
 			h->ttl_ms = to_int(v->str, -1);
 		else if (strcmp(k->str, "delay") == 0)
 			h->lock_delay_ms = to_int(v->str, 0);
+		else if (strcmp(k->str, "renews") == 0)
+			h->renewal = strcmp(v->str, "1") == 0 ?
+				     DLOCK_RENEWAL_HOLDER :
+				     DLOCK_RENEWAL_BY_TOKEN;
 	}
+}
+
+/* Fills h from {owner, lease end or -1, {field, value, ...}}. */
+static bool parse_holder(const redisReply *r, int64_t now, long long pttl,
+			 struct dlock_holder *h)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY)
+		return false;
+	h->owner = dup_str(r->element[0]);
+	h->since_ms = h->ttl_ms = -1;
+	if (r->element[1]->integer >= 0)
+		h->expires_ms = r->element[1]->integer;
+	else
+		h->expires_ms = pttl >= 0 ? now + pttl : -1;
+	parse_fields(r->element[2], h);
 	return h->owner != NULL;
+}
+
+/* The first waiter's hash, or NULL when it left none (or no memory). */
+static struct dlock_holder *parse_waiter(const redisReply *fields,
+					 const char *owner)
+{
+	struct dlock_holder *h;
+
+	if (!owner || fields->elements == 0)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->owner = strdup(owner);
+	h->since_ms = h->expires_ms = h->ttl_ms = -1;
+	parse_fields(fields, h);
+	return h;
 }
 
 static int kind_of(const char *s)
@@ -95,11 +119,12 @@ static int parse_status(const char *name, const redisReply *r,
 	struct dlock_status *st;
 	long long pttl;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 8 ||
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 9 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[2]->type != REDIS_REPLY_INTEGER ||
 	    r->element[4]->type != REDIS_REPLY_INTEGER ||
-	    r->element[5]->type != REDIS_REPLY_INTEGER)
+	    r->element[5]->type != REDIS_REPLY_INTEGER ||
+	    r->element[8]->type != REDIS_REPLY_ARRAY)
 		return set_error(err, DLOCK_ESERVER, "unexpected reply to the "
 				 "status script for '%s'", name);
 	st = calloc(1, sizeof(*st));
@@ -118,12 +143,14 @@ static int parse_status(const char *name, const redisReply *r,
 	st->first_waiter_kind = r->element[6]->type == REDIS_REPLY_STRING ?
 				kind_of((char[]){ r->element[6]->str[0], 0 }) :
 				DLOCK_EXCLUSIVE;
-	st->holders = calloc(r->elements - 8 + 1, sizeof(*st->holders));
+	st->first_waiter_details = parse_waiter(r->element[8],
+						st->first_waiter);
+	st->holders = calloc(r->elements - 9 + 1, sizeof(*st->holders));
 	if (!st->name || !st->holders) {
 		dlock_status_free(st);
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	}
-	for (size_t i = 8; i < r->elements; i++) {
+	for (size_t i = 9; i < r->elements; i++) {
 		if (!parse_holder(r->element[i], st->server_now_ms, pttl,
 				  &st->holders[st->nholders])) {
 			dlock_status_free(st);

@@ -15,6 +15,7 @@ void redis_keys_clear(struct redis_keys *k)
 	free(k->waiters);
 	free(k->holder);
 	free(k->wake);
+	free(k->waiter);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -46,7 +47,8 @@ int redis_keys_init(struct redis_keys *k, const char *prefix, const char *name,
 	if (owner) {
 		k->holder = join(k->lock, ":holder:", owner);
 		k->wake = join(k->lock, ":w:", owner);
-		if (!k->holder || !k->wake)
+		k->waiter = join(k->lock, ":waiter:", owner);
+		if (!k->holder || !k->wake || !k->waiter)
 			goto oom;
 	}
 	return 0;

@@ -15,6 +15,8 @@
  *   <prefix>{NAME}:queue           waiters' "<mode><owner>" in arrival order
  *   <prefix>{NAME}:waiters         waiter -> heartbeat deadline, server ms
  *   <prefix>{NAME}:w:<owner>       a waiter's wake-up list (BLPOP)
+ *   <prefix>{NAME}:waiter:<owner>  waiter metadata (hash: host, pid, user,
+ *                                  cmd, since), expires with its heartbeat
  */
 #ifndef DLOCK_REDIS_KEYS_H
 #define DLOCK_REDIS_KEYS_H
@@ -30,6 +32,7 @@ struct redis_keys {
 	char *waiters;
 	char *holder;		/* NULL when made without an owner */
 	char *wake;		/* NULL when made without an owner */
+	char *waiter;		/* NULL when made without an owner */
 };
 
 /*

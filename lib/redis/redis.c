@@ -163,12 +163,13 @@ static bool acquire_reply_ok(const redisReply *r)
 		       r->element[1]->type == REDIS_REPLY_STRING &&
 		       r->element[2]->type == REDIS_REPLY_INTEGER;
 	case 0:
-		return r->elements == 12 &&
+		return r->elements == 13 &&
 		       r->element[1]->type == REDIS_REPLY_INTEGER &&
 		       r->element[8]->type == REDIS_REPLY_INTEGER &&
 		       r->element[9]->type == REDIS_REPLY_INTEGER &&
 		       r->element[10]->type == REDIS_REPLY_INTEGER &&
-		       r->element[11]->type == REDIS_REPLY_STRING;
+		       r->element[11]->type == REDIS_REPLY_STRING &&
+		       r->element[12]->type == REDIS_REPLY_INTEGER;
 	}
 	return false;
 }
@@ -190,7 +191,8 @@ static void copy_str(char *buf, size_t size, const redisReply *r)
 /*
  * A busy reply: {0, pttl, holder owner, host, pid, user, age, command,
  * place, ms until the heartbeat of the waiter ahead runs out, number of
- * shared or counting holders, their kind}.
+ * shared or counting holders, their kind, until when a lock delay keeps
+ * it (-1: none)}.
  */
 static void parse_busy(const redisReply *r, struct try_result *res)
 {
@@ -209,6 +211,9 @@ static void parse_busy(const redisReply *r, struct try_result *res)
 	res->age_ms = age->type == REDIS_REPLY_INTEGER ? age->integer : -1;
 	res->shared_holders = r->element[10]->integer;
 	res->shared_kind = kind_of(r->element[11]->str);
+	res->lock_delay = r->element[12]->integer >= 0;
+	res->blocked_until_ms = r->element[12]->integer;
+	res->blocked_for_ms = pttl;
 	res->has_owner = r->element[2]->type == REDIS_REPLY_STRING;
 	copy_str(res->owner, sizeof(res->owner), r->element[2]);
 	res->has_details = r->element[3]->type == REDIS_REPLY_STRING;

@@ -36,7 +36,7 @@ like "... names host, pid and user" "$out" "holder:  $(uname -n), pid $holder, u
 like "... the command" "$out" "command: sh -c .*#marker"
 like "... since, absolute and relative" "$out" "since:   20[0-9-]+T[0-9:.]+Z \([0-9.]+(ms|s) ago\)"
 like "... the lease expiry" "$out" "expires: 20[0-9-]+T[0-9:.]+Z \(in [0-9.]+s; lease 20.0s"
-like "... the waiters" "$out" "waiters: 1, first [0-9a-f]{32} \(exclusive\)"
+like "... the waiters" "$out" "waiters: 1, first $(uname -n), pid $waiter, user $(id -un) \(exclusive\)"
 out=$("$DLOCK" status --json dep)
 is "JSON: held" True "$(printf '%s' "$out" | json 'd["held"]')"
 is "JSON: mode" exclusive "$(printf '%s' "$out" | json 'd["mode"]')"

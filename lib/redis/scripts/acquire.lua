@@ -3,19 +3,24 @@
 -- Takes the lock, or joins its queue (after common.lua).
 --
 -- KEYS: lock, fence, our holder hash, queue, waiters, our wake-up list,
--- holders (sorted set), kind (hash: kind "s" or "l", limit).
+-- holders (sorted set), kind (hash: kind "s" or "l", limit), our waiter
+-- hash (what "dlock status" says of us while we wait).
 -- ARGV: owner, server-side expiry (ms), host, pid, user, command, ttl (ms),
 -- heartbeat window (ms), "fifo" or "grab", "1" to join the queue when the
 -- lock is not free, "1" to report our place in the queue, mode ("x"
--- exclusive, "s" shared, "l" limit), limit.
+-- exclusive, "s" shared, "l" limit), limit, "1" when the holder renews its
+-- lease itself (dlock run) or "0" (dlock acquire: only dlock renew does).
 --
 -- Returns {1, fence} when the lock is ours (again, if a retried request
 -- had already taken it). {-1, kind, limit} when the name is in use as
 -- another kind of lock ("x", "s" or "l"). Otherwise {0, pttl, holder
 -- owner, host, pid, user, age (ms), command, place in the queue (0:
 -- unknown), ms until the heartbeat of the waiter ahead runs out (-1: none),
--- number of shared or counting holders, their kind}; pttl is -2 when the
--- lock is free but other waiters come first.
+-- number of shared or counting holders, their kind, until when a lock
+-- delay keeps the lock (server ms; -1: none)}; pttl is -2 when the lock
+-- is free but other waiters come first. The lock delay is in force when
+-- less than it is left of the key: renewals reset the key to lease +
+-- delay, so its holder stopped renewing and its lease ran out.
 --
 -- With "fifo", the lock goes to waiters in order of arrival: an exclusive
 -- request only at the head of the queue; a shared one when every waiter
@@ -87,12 +92,13 @@ if free and turn then
   redis.call('HSET', KEYS[3], 'host', ARGV[3], 'pid', ARGV[4],
              'user', ARGV[5], 'cmd', ARGV[6], 'ttl', ARGV[7],
              'delay', ms(expiry - tonumber(ARGV[7])),
-             'since', ms(now), 'token', ms(fence), 'mode', label)
+             'since', ms(now), 'token', ms(fence), 'mode', label,
+             'renews', ARGV[14])
   redis.call('PEXPIRE', KEYS[3], expiry)
   if redis.call('HDEL', KEYS[5], owner) == 1 then
     redis.call('LREM', KEYS[4], 1, me)
   end
-  redis.call('DEL', KEYS[6])
+  redis.call('DEL', KEYS[6], KEYS[9])
   -- Shared waiters enter together; free permits go to those next.
   if mode ~= 'x' then
     local nxt = live_head(KEYS[4], KEYS[5])
@@ -110,6 +116,11 @@ if ARGV[10] == '1' then
   end
   redis.call('PEXPIRE', KEYS[4], 2 * window)
   redis.call('PEXPIRE', KEYS[5], 2 * window)
+  -- Expires with our heartbeat; "since" is when we joined.
+  redis.call('HSET', KEYS[9], 'host', ARGV[3], 'pid', ARGV[4],
+             'user', ARGV[5], 'cmd', ARGV[6])
+  redis.call('HSETNX', KEYS[9], 'since', ms(now))
+  redis.call('PEXPIRE', KEYS[9], window)
   if ARGV[11] == '1' then
     local ok, p = pcall(redis.call, 'LPOS', KEYS[4], me)
     if ok and type(p) == 'number' then place = p + 1 end
@@ -124,11 +135,14 @@ if not exclusive then
     pttl = tonumber(first[2]) - now
   end
   return {0, pttl, false, false, false, false, false, false, place,
-          head_wait, n, kind}
+          head_wait, n, kind, -1}
 end
 local h = redis.call('HMGET', KEYS[1] .. ':holder:' .. cur,
-                     'host', 'pid', 'user', 'since', 'cmd')
+                     'host', 'pid', 'user', 'since', 'cmd', 'delay')
 local age = false
 if h[4] then age = now - tonumber(h[4]) end
-return {0, redis.call('PTTL', KEYS[1]), cur, h[1], h[2], h[3], age,
-        h[5], place, head_wait, 0, 'x'}
+local pttl = redis.call('PTTL', KEYS[1])
+local blocked = -1
+if pttl >= 0 and pttl < tonumber(h[6] or '0') then blocked = now + pttl end
+return {0, pttl, cur, h[1], h[2], h[3], age, h[5], place, head_wait, 0,
+        'x', blocked}

@@ -46,7 +46,8 @@ local function prune(holders, kind)
   return n
 end
 -- Queue entries are the waiter's mode ('x', 's' or 'l') and its owner
--- token. Drops dead waiters at the head, returns the first live entry and
+-- token. Drops dead waiters at the head (with their wake-up lists and
+-- waiter hashes), returns the first live entry and
 -- its heartbeat deadline.
 local function live_head(queue, waiters)
   local head = redis.call('LINDEX', queue, 0)
@@ -55,7 +56,8 @@ local function live_head(queue, waiters)
     if dl and dl > now then return head, dl end
     redis.call('LPOP', queue)
     redis.call('HDEL', waiters, head:sub(2))
-    redis.call('DEL', KEYS[1] .. ':w:' .. head:sub(2))
+    redis.call('DEL', KEYS[1] .. ':w:' .. head:sub(2),
+               KEYS[1] .. ':waiter:' .. head:sub(2))
     head = redis.call('LINDEX', queue, 0)
   end
   return false, 0
