@@ -9,6 +9,7 @@ each connection as MODE says:
   acq_then_endless  the first EVALSHA of all (an acquire) gets {1, 42};
                     every later command an endless stream
   scan_forever      SCAN answers cursor 1 and no keys, for ever
+  scan_counting     SCAN answers cursors 1, 2, 3, ... and no keys
   scan_long_cursor  SCAN answers a 40-digit cursor
   reply:RESP        every command gets the raw RESP text (\\r\\n escapes)
 It stops by itself after 120 s, so a test that forgets it leaks nothing.
@@ -67,6 +68,9 @@ def serve(conn, mode):
                     endless(conn, b":1\r\n" * 16384)
             elif mode == "scan_forever" and verb == b"SCAN":
                 conn.sendall(b"*2\r\n$1\r\n1\r\n*0\r\n")
+            elif mode == "scan_counting" and verb == b"SCAN":
+                cursor = str(int(cmd[1]) + 1).encode()
+                conn.sendall(b"*2\r\n$%d\r\n%s\r\n*0\r\n" % (len(cursor), cursor))
             elif mode == "scan_long_cursor" and verb == b"SCAN":
                 conn.sendall(b"*2\r\n$40\r\n" + b"9" * 40 + b"\r\n*0\r\n")
             elif mode.startswith("reply:"):

@@ -369,8 +369,8 @@ static int scan_too_long(struct session *s, long calls, int64_t started,
 static int scan_names(struct session *s, const char *glob, struct names *ns,
 		      struct dlock_error *err)
 {
-	char cursor[32] = "0", *pattern = redis_keys_pattern(s->cfg->prefix,
-							     glob);
+	char cursor[32] = "0", last[32] = "0";
+	char *pattern = redis_keys_pattern(s->cfg->prefix, glob);
 	int64_t started = now_ms();
 	long calls = 0;
 	int rc = 0;
@@ -402,6 +402,13 @@ static int scan_names(struct session *s, const char *glob, struct names *ns,
 		freeReplyObject(r);
 		if (!rc && strcmp(cursor, "0") != 0)
 			rc = scan_too_long(s, ++calls, started, err);
+		/* Redis moves its cursor on at every call. */
+		if (!rc && strcmp(cursor, last) == 0)
+			rc = set_error(err, DLOCK_ESERVER, "the SCAN cursor of "
+				       "%s did not move (%s twice); is it a "
+				       "Redis server?",
+				       s->cfg->urls[0].display, cursor);
+		snprintf(last, sizeof(last), "%s", cursor);
 	} while (!rc && strcmp(cursor, "0") != 0);
 	free(pattern);
 	return rc;
