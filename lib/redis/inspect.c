@@ -402,8 +402,9 @@ static int scan_names(struct session *s, const char *glob, struct names *ns,
 		freeReplyObject(r);
 		if (!rc && strcmp(cursor, "0") != 0)
 			rc = scan_too_long(s, ++calls, started, err);
-		/* Redis moves its cursor on at every call. */
-		if (!rc && strcmp(cursor, last) == 0)
+		/* Until it is done, Redis moves its cursor at every call. */
+		if (!rc && strcmp(cursor, "0") != 0 &&
+		    strcmp(cursor, last) == 0)
 			rc = set_error(err, DLOCK_ESERVER, "the SCAN cursor of "
 				       "%s did not move (%s twice); is it a "
 				       "Redis server?",
