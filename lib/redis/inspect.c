@@ -484,7 +484,9 @@ static int by_owner(struct session *s, bool renew, const char *name,
 				err) :
 	     call_release(c, &k, owner, '?', deadline, &r, err);
 	rc = session_done(s, c, rc, r, "run the script", err);
-	if (!rc && r->type != REDIS_REPLY_INTEGER)
+	/* renew: 1, 0 or -1 (another holder); release: 1 or 0. */
+	if (!rc && (r->type != REDIS_REPLY_INTEGER || r->integer > 1 ||
+		    r->integer < (renew ? -1 : 0)))
 		rc = session_bad_reply(s, c, "a by-token request", err);
 	if (!rc && r->integer != 1)
 		rc = set_error(err, DLOCK_ELOST,
@@ -548,9 +550,15 @@ int redis_force_release(struct session *s, const char *name,
 		if (!st || !st->name || !st->holders)
 			rc = set_error(err, DLOCK_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; !rc && i < r->elements; i++)
-		if (parse_evicted(r->element[i], &st->holders[st->nholders]))
-			st->nholders++;
+	for (size_t i = 0; !rc && i < r->elements; i++) {
+		if (!parse_evicted(r->element[i], &st->holders[st->nholders]))
+			rc = set_error(err, DLOCK_ESERVER, "unexpected reply to "
+				       "a forced release from the server; is "
+				       "the key prefix shared with something "
+				       "else?");
+		/* Counted even when half parsed, so that it is freed. */
+		st->nholders++;
+	}
 	if (!rc) {
 		st->held = st->nholders > 0;
 		*evicted = st;

@@ -149,6 +149,27 @@ static int redis_held_by(struct session *s, const struct dlock_lock *lock,
 	return rc;
 }
 
+/* A string or nil: a holder's detail, which it may not have left. */
+static bool detail_ok(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL;
+}
+
+/* A pid as the acquire script stores it: digits, not zero. */
+static bool pid_ok(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_NIL)
+		return true;
+	if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 10 ||
+	    r->str[0] == '0')
+		return false;
+	for (size_t i = 0; i < r->len; i++)
+		if (r->str[i] < '0' || r->str[i] > '9')
+			return false;
+	return true;
+}
+
+/* Anything else could make us run a command without the lock. */
 static bool acquire_reply_ok(const redisReply *r)
 {
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -156,7 +177,8 @@ static bool acquire_reply_ok(const redisReply *r)
 		return false;
 	switch (r->element[0]->integer) {
 	case 1:
-		return r->element[1]->type == REDIS_REPLY_INTEGER &&
+		return r->elements == 2 &&
+		       r->element[1]->type == REDIS_REPLY_INTEGER &&
 		       r->element[1]->integer > 0;
 	case -1:
 		return r->elements == 3 &&
@@ -165,6 +187,11 @@ static bool acquire_reply_ok(const redisReply *r)
 	case 0:
 		return r->elements == 13 &&
 		       r->element[1]->type == REDIS_REPLY_INTEGER &&
+		       detail_ok(r->element[2]) && detail_ok(r->element[3]) &&
+		       pid_ok(r->element[4]) && detail_ok(r->element[5]) &&
+		       (r->element[6]->type == REDIS_REPLY_INTEGER ||
+			r->element[6]->type == REDIS_REPLY_NIL) &&
+		       detail_ok(r->element[7]) &&
 		       r->element[8]->type == REDIS_REPLY_INTEGER &&
 		       r->element[9]->type == REDIS_REPLY_INTEGER &&
 		       r->element[10]->type == REDIS_REPLY_INTEGER &&

@@ -68,6 +68,31 @@ HANG=90 ends "a SCAN cursor that never returns to 0" 69 "cursor never came back 
 fake scan_long_cursor
 ends "a SCAN cursor of 40 digits" 69 "unexpected reply to SCAN" -- list
 
+# Replies of the wrong type, arity or range: 69, and nothing runs unprotected.
+OWNER=0123456789abcdef0123456789abcdef
+BAD="unexpected reply|refused|not Redis protocol"
+for reply in '-ERR everything\r\n' '-NOSCRIPT No matching script\r\n' \
+	'$3\r\nabc\r\n' ':7\r\n' '$-1\r\n' '*-1\r\n'; do
+	fake "reply:$reply"
+	ends "list, answered $reply" 69 "$BAD" -- list
+	ends "status, answered $reply" 69 "$BAD" -- status k
+done
+fake 'reply::5\r\n'
+ends "renew answered 5 (no such outcome)" 69 "unexpected reply" -- renew k --owner "$OWNER"
+ends "release answered 5" 69 "unexpected reply" -- release k --owner "$OWNER"
+fake 'reply:*3\r\n:1\r\n:7\r\n:9\r\n'
+rm -f "$TMP/ran"
+ends "run -n on a taken-reply of three elements" 69 "unexpected reply" -- \
+	run -n k -- touch "$TMP/ran"
+[ -e "$TMP/ran" ] && not_ok "the command ran on a malformed acquire reply" ||
+	ok "... and the command did not run"
+fake 'reply:*13\r\n:0\r\n:5000\r\n$3\r\nabc\r\n$1\r\nh\r\n$2\r\n-5\r\n$1\r\nu\r\n:10\r\n$1\r\nc\r\n:0\r\n:-1\r\n:0\r\n$1\r\nx\r\n:-1\r\n'
+ends "a busy reply naming pid -5" 69 "unexpected reply" -- run -n k -- true
+unlike "... is not shown as a holder" "$(cat "$TMP/err")" "pid -5"
+fake 'reply:*1\r\n:5\r\n'
+ends "release --force answered a malformed holder" 69 "unexpected reply" -- \
+	release k --force
+
 # The acquire is answered, every renewal gets an endless stream: the lease
 # is lost at its local end, and the command is told.
 fake acq_then_endless
