@@ -459,7 +459,8 @@ int redis_list(struct session *s, const char *glob,
 		*count = 0;
 		return rc;
 	}
-	qsort(all, *count, sizeof(*all), cmp_status);
+	if (*count)
+		qsort(all, *count, sizeof(*all), cmp_status);
 	*out = all;
 	return 0;
 }
