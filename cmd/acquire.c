@@ -16,15 +16,7 @@ static const char acquire_usage[] =
 	"'dlock run' is safer: it renews, and stops the command on a loss.\n";
 
 static const struct cmd_option acquire_options[] = {
-	{ 'n', "nonblock", NULL,
-	  "fail at once if the lock is held (exit 1)", 0 },
-	{ 'n', "nb", NULL, NULL, OPTION_ALIAS },
-	{ 'w', "timeout", "D",
-	  "wait at most D for the lock (exit 1 after)\n"
-	  "(also --wait); 0 is the same as -n", 0 },
-	{ 'w', "wait", "D", NULL, OPTION_ALIAS_IN_TEXT },
-	{ 'E', "conflict-exit-code", "N",
-	  "exit status for -n and -w (default 1)", 0 },
+	WAIT_OPTIONS,
 	{ 'x', "exclusive", NULL, "exclusive lock (the default)", 0 },
 	{ 's', "shared", NULL, "shared lock", 0 },
 	{ OPT_LIMIT, "limit", "N", "counting semaphore of N holders", 0 },

@@ -86,6 +86,18 @@ enum {
 	OPTION_AFTER_NAME = 1 << 4,
 };
 
+/* How long to wait for a lock: the same for dlock run and dlock acquire. */
+#define WAIT_OPTIONS \
+	{ 'n', "nonblock", NULL, \
+	  "fail at once if the lock is held (exit 1)", 0 }, \
+	{ 'n', "nb", NULL, NULL, OPTION_ALIAS }, \
+	{ 'w', "timeout", "D", \
+	  "wait at most D for the lock (exit 1 after)\n" \
+	  "(also --wait); 0 is the same as -n", 0 }, \
+	{ 'w', "wait", "D", NULL, OPTION_ALIAS_IN_TEXT }, \
+	{ 'E', "conflict-exit-code", "N", \
+	  "exit status for -n and -w (default 1)", 0 }
+
 #define OPTION_HELP { 'h', "help", NULL, "show this help", 0 }
 #define OPTIONS_END { 0, NULL, NULL, NULL, 0 }
 

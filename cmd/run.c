@@ -25,15 +25,7 @@ static const char run_usage[] =
 	"options come before NAME (-c may also follow it, as with flock).\n";
 
 static const struct cmd_option run_options[] = {
-	{ 'n', "nonblock", NULL,
-	  "fail at once if the lock is held (exit 1)", 0 },
-	{ 'n', "nb", NULL, NULL, OPTION_ALIAS },
-	{ 'w', "timeout", "D",
-	  "wait at most D for the lock (exit 1 after)\n"
-	  "(also --wait); 0 is the same as -n", 0 },
-	{ 'w', "wait", "D", NULL, OPTION_ALIAS_IN_TEXT },
-	{ 'E', "conflict-exit-code", "N",
-	  "exit status for -n and -w (default 1)", 0 },
+	WAIT_OPTIONS,
 	{ 'c', "command", "STRING",
 	  "run STRING with $SHELL -c (else /bin/sh)", OPTION_AFTER_NAME },
 	{ 'x', "exclusive", NULL, "exclusive lock (the default)", 0 },
