@@ -11,6 +11,14 @@ T_FAIL=0
 T_NUM=0
 declare -a T_PIDS=()
 
+# The system's interpreter, not a user's shim: a pyenv shim costs a fork of
+# bash and pyenv on every start, seconds on a loaded machine.
+if [ -x /usr/bin/python3 ]; then
+	PYTHON=/usr/bin/python3
+else
+	PYTHON=$(command -v python3)
+fi
+
 cleanup() {
 	local pid
 	for pid in "${T_PIDS[@]}"; do
@@ -168,7 +176,7 @@ unused_port() {
 # silent_server: a loopback listener that accepts connections and never
 # says a word; sets SILENT_PORT.
 silent_server() {
-	python3 -c '
+	"$PYTHON" -c '
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)

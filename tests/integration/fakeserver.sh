@@ -15,7 +15,7 @@ HANG=20
 fake() {
 	[ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
 	rm -f "$TMP/fake.sock"
-	python3 "$FAKE" "$TMP/fake.sock" "$1" &
+	"$PYTHON" "$FAKE" "$TMP/fake.sock" "$1" &
 	FAKE_PID=$!
 	track "$FAKE_PID"
 	wait_until 10 test -S "$TMP/fake.sock" ||

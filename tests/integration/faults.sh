@@ -8,7 +8,7 @@
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 start_redis r
-python3 "$(dirname "$0")/../proxy.py" "$TMP/r.sock" >"$TMP/proxy.port" &
+"$PYTHON" "$(dirname "$0")/../proxy.py" "$TMP/r.sock" >"$TMP/proxy.port" &
 proxy=$!
 track "$proxy"
 wait_until 10 test -s "$TMP/proxy.port"

@@ -5,7 +5,7 @@
 
 start_redis r
 export DLOCK_URL="unix://$TMP/r.sock"
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # status: free.
 out=$("$DLOCK" status free1)

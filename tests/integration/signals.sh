@@ -44,7 +44,7 @@ newdir() {
 	echo "$TMP/$1"
 }
 
-counter=(python3 "$TMP/counter.py")
+counter=("$PYTHON" "$TMP/counter.py")
 
 # How often SIG appears in DIR/log.
 count_of() {
@@ -285,7 +285,7 @@ finally:
 EOF
 
 d=$(newdir intr)
-out=$(python3 "$TMP/term.py" intr "$d" "$DLOCK" run k -- \
+out=$("$PYTHON" "$TMP/term.py" intr "$d" "$DLOCK" run k -- \
 	"${counter[@]}" "$d" INT kill:INT 2>"$TMP/term.err")
 case $out in *status=130*) ;; *) sed 's/^/# /' "$TMP/term.err" ;; esac
 like "on a terminal, the command is the foreground group" "$out" \
@@ -298,7 +298,7 @@ is "dlock exits 130 when the command then dies of SIGINT" "status=130" \
 is "the lock is released after ^C" 0 "$(rcli r exists 'dlock:{k}')"
 
 d=$(newdir susp)
-out=$(python3 "$TMP/term.py" susp "$d" "$DLOCK" run k -- \
+out=$("$PYTHON" "$TMP/term.py" susp "$d" "$DLOCK" run k -- \
 	"${counter[@]}" "$d" INT exit:0 2>"$TMP/term.err")
 case $out in *status=0*) ;; *) sed 's/^/# /' "$TMP/term.err" ;; esac
 like "^Z: dlock itself stops (state T), as a job should" "$out" \

@@ -92,7 +92,7 @@ on_pty() {
 	shift
 	rm -f "$TMP/$tag.out" "$TMP/$tag.done"
 	: >"$TMP/$tag.out"
-	python3 "$TMP/term.py" "$TMP/$tag.out" "$TMP/$tag.done" "$@" &
+	"$PYTHON" "$TMP/term.py" "$TMP/$tag.out" "$TMP/$tag.done" "$@" &
 	ppid=$!
 	track "$ppid"
 }

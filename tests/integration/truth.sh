@@ -7,7 +7,7 @@
 unset DLOCK_OWNER DLOCK_PASSWORD REDISCLI_AUTH
 start_redis r
 export DLOCK_URL="unix://$TMP/r.sock"
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 host=$(uname -n)
 
 # --- dlock renew --ttl: the lease shown is the new one ---------------------
