@@ -125,7 +125,7 @@ struct cmd_opts {
 	int64_t wait_ms;
 	int64_t kill_after_ms;
 	int64_t max_hold_ms;
-	int64_t lock_delay_ms;
+	int64_t lock_delay_ms;	/* negative: not given */
 	int on_lost_signal;
 	int conflict_status;
 	int lost_status;

@@ -54,6 +54,7 @@ void cmd_opts_init(struct cmd_opts *o)
 	*o = (struct cmd_opts){
 		.wait_ms = -1,
 		.kill_after_ms = DEFAULT_KILL_AFTER_MS,
+		.lock_delay_ms = -1,
 		.on_lost_signal = SIGTERM,
 		.conflict_status = EXIT_CONFLICT,
 		.lost_status = EXIT_LOST,

@@ -66,7 +66,8 @@ static const struct cmd_option run_options[] = {
 	  "the lost-lease treatment", 0 },
 	{ OPT_LOCK_DELAY, "lock-delay", "D",
 	  "keep an abandoned lock blocked D past its\n"
-	  "lease; a clean release frees it at once", 0 },
+	  "lease (default: --kill-after + 2s); a\n"
+	  "clean release frees it at once", 0 },
 	{ 'q', "quiet", NULL,
 	  "no message when the lock is busy or the\n"
 	  "wait runs out, no status or waiting line,\n"
@@ -175,8 +176,6 @@ const struct cmd_syntax run_syntax = {
 static const int stop_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 };
-
-#define DEFAULT_KILL_AFTER_MS 10000
 
 /* The one updating line a person at a terminal sees while dlock waits. */
 static bool status_shown;
@@ -525,6 +524,24 @@ static int not_taken(const struct cmd_opts *o, int rc,
 }
 
 /*
+ * The safety rule (dlock(7), SAFETY): once the lease's local end has
+ * passed, the command may run on for --kill-after before SIGKILL reaches
+ * its group, so by default the server keeps the lock that long past the
+ * lease, and a margin more for a loaded host to deliver the signal and
+ * reap the group (consul pairs a 5 s kill with a 15 s lock-delay). A
+ * clean release frees the lock at once; only an abandoned lock pays.
+ * acquire has no command to stop: the caller's script is its own.
+ */
+#define KILL_MARGIN_MS 2000
+
+static int64_t lock_delay(const struct cmd_opts *o)
+{
+	if (o->lock_delay_ms >= 0)
+		return o->lock_delay_ms;
+	return o->acquire_only ? 0 : o->kill_after_ms + KILL_MARGIN_MS;
+}
+
+/*
  * Takes the lock as o says, waiting if it must, with stop signals read
  * from sfd. Returns true with *lock, or false with the exit status in
  * *status (which -E may make 0).
@@ -534,7 +551,7 @@ static bool take_lock(const struct cmd_opts *o, struct dlock *d, int sfd,
 {
 	struct dlock_acquire_opts aopts = {
 		.ttl_ms = o->ttl_ms,
-		.lock_delay_ms = o->lock_delay_ms,
+		.lock_delay_ms = lock_delay(o),
 		.wait_ms = o->wait_ms,
 		/*
 		 * A token printed by acquire must be its own: releasing an

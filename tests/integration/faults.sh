@@ -33,9 +33,10 @@ unlike "... and nothing was lost" "$(cat "$TMP/err")" "lost"
 # the key's expiry, read from the server past the frozen proxy (Redis 7
 # PEXPIRETIME, on this machine's clock). No renewal reaches the server
 # once the proxy is stopped; the later of two reads covers one in flight.
-# A 5 s lease leaves 300 ms of margin (5% + drift), as a user would see.
+# A 5 s lease leaves 300 ms of margin (5% + drift), as a user would see;
+# --lock-delay 0 measures that margin alone (safety.sh tests the default).
 rm -f "$TMP/started" "$TMP/told"
-"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 5s k -- \
+"$DLOCK" --url "$P" --connect-timeout 500ms run --ttl 5s --lock-delay 0 k -- \
 	bash -c "trap 'echo \${EPOCHREALTIME/./} > $TMP/told; exit 3' TERM
 	         echo x > $TMP/started; sleep 30 & wait" 2>"$TMP/err" &
 pid=$!

@@ -75,9 +75,10 @@ is "the writer runs before the later readers" "r1 w" \
 is "... then both later readers" "r2 r3" \
 	"$(tail -n 2 "$TMP/order" | sort | tr '\n' ' ' | sed 's/ $//')"
 
-# 4. A SIGKILLed holder's permit comes back after its TTL.
+# 4. A SIGKILLed holder's permit comes back after its TTL (and no later:
+# --lock-delay 0; safety.sh tests the default delay).
 rm -f "$TMP/started"
-"$DLOCK" run --limit 1 --ttl 1s one -- sh -c "touch $TMP/started; sleep 30" &
+"$DLOCK" run --limit 1 --ttl 1s --lock-delay 0 one -- sh -c "touch $TMP/started; sleep 30" &
 pid=$!
 wait_until 10 test -e "$TMP/started"
 kill -9 "$pid"
