@@ -92,6 +92,46 @@ static bool host_char(char c)
 	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
 }
 
+/*
+ * A DNS name (RFC 1035, RFC 1123): at most 253 bytes without the final
+ * dot, labels of 1 to 63 bytes that neither start nor end with '-'. A
+ * name the resolver could never find is a mistake in the settings (78),
+ * not a server that cannot be reached (69). '_' stays allowed: /etc/hosts
+ * and container networks use it.
+ */
+static int check_host_name(const char *host, size_t len, const char *url,
+			   struct dlock_error *err)
+{
+	const char *label = host, *end = host + len;
+
+	if (len && host[len - 1] == '.')
+		end--;
+	if (end - host > 253)
+		return set_error(err, DLOCK_ECONFIG, "invalid host in URL "
+				 "'%s': the name is %zu bytes long, and a host "
+				 "name has at most 253", url,
+				 (size_t)(end - host));
+	while (label <= end) {
+		const char *dot = memchr(label, '.', (size_t)(end - label));
+		size_t n = (size_t)((dot ? dot : end) - label);
+
+		if (n == 0)
+			return set_error(err, DLOCK_ECONFIG, "invalid host in "
+					 "URL '%s': an empty label (two dots "
+					 "in a row, or a leading dot)", url);
+		if (n > 63)
+			return set_error(err, DLOCK_ECONFIG, "invalid host in "
+					 "URL '%s': a label of %zu bytes, and "
+					 "a label has at most 63", url, n);
+		if (label[0] == '-' || label[n - 1] == '-')
+			return set_error(err, DLOCK_ECONFIG, "invalid host in "
+					 "URL '%s': a label starts or ends "
+					 "with '-'", url);
+		label += n + 1;
+	}
+	return 0;
+}
+
 static bool ipv6_char(char c)
 {
 	return hex_value(c) >= 0 || c == ':' || c == '.' || c == '%';
@@ -159,6 +199,9 @@ static int parse_hostport(const char *s, size_t len, struct url *u,
 		for (p = host; p < host_end; p++)
 			if (!host_char(*p))
 				goto bad_host;
+		if (host_end > host &&
+		    check_host_name(host, (size_t)(host_end - host), url, err))
+			return DLOCK_ECONFIG;
 		p = host_end;
 	}
 	if (p < end) {

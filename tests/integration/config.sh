@@ -172,4 +172,16 @@ is "--ttl 1h30m is 5400000 ms" 5400000 "$out"
 like "units out of order: 64, saying so" "$? $(cat "$TMP/err")" \
 	"^64 dlock: --ttl: invalid duration '30m1h': units must go from the largest to the smallest"
 
+# A host name no resolver could find is a mistake in the settings (78),
+# not a server that cannot be reached (69), and nothing is looked up.
+long=$(printf 'a%.0s' $(seq 254))
+for h in "$long" "bad!host" "a..b" "-lead"; do
+	"$DLOCK" --url "redis://$h:6379" run -n hostcheck -- true 2>"$TMP/err"
+	like "host '${h:0:12}...': 78 naming the host as invalid" \
+		"$? $(cat "$TMP/err")" "^78 dlock: invalid host in URL"
+done
+DLOCK_URL="redis://$long" "$DLOCK" status hostcheck 2>"$TMP/err"
+like "... from DLOCK_URL too, saying how long it is" "$? $(cat "$TMP/err")" \
+	"^78 dlock: invalid host in URL .*254 bytes long"
+
 done_testing

@@ -168,6 +168,15 @@ static const struct {
 	{ "redis://[::1]x", HOST, NULL },
 	{ "redis://[::g]", HOST, NULL },
 	{ "redis://[host]", HOST, NULL },
+	{ "redis://a..b", HOST, NULL },
+	{ "redis://.host", HOST, NULL },
+	{ "redis://host..", HOST, NULL },
+	{ "redis://-host", HOST, NULL },
+	{ "redis://host-:6379", HOST, NULL },
+	{ "redis://a.-b.c", HOST, NULL },
+	{ "redis://"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	  "a label of 64 bytes", NULL },
 	{ "redis://[::1", IPV6, NULL },
 	{ "redis://[]", IPV6, NULL },
 	{ "redis://[", IPV6, NULL },
@@ -405,6 +414,43 @@ static void test_bad_escapes(void)
 	}
 }
 
+/* "redis://" and labels of the given sizes, joined by dots. */
+static void dns_url(char *buf, const size_t *labels, size_t n,
+		    const char *tail)
+{
+	char *p = buf + sprintf(buf, "redis://");
+
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = '.';
+		memset(p, 'a' + (int)i, labels[i]);
+		p += labels[i];
+	}
+	strcpy(p, tail);
+}
+
+static void test_host_lengths(void)
+{
+	static const size_t longest[] = { 63, 63, 63, 61 };
+	static const size_t too_long[] = { 63, 63, 63, 62 };
+	char text[400];
+	struct url u;
+
+	dns_url(text, longest, 4, ":6379");
+	is_int(url_parse(text, &u, NULL), 0, "a 253-byte host name is taken");
+	is_int((int)strlen(u.host), 253, "... whole");
+	url_clear(&u);
+	dns_url(text, longest, 4, ".:6379");
+	is_int(url_parse(text, &u, NULL), 0,
+	       "... and so is it with a final dot");
+	url_clear(&u);
+	dns_url(text, too_long, 4, "");
+	check_bad(text, "the name is 254 bytes long", NULL);
+	dns_url(text, (const size_t[]){ 63 }, 1, "");
+	is_int(url_parse(text, &u, NULL), 0, "a 63-byte label is taken");
+	url_clear(&u);
+}
+
 int main(void)
 {
 	test_good();
@@ -413,5 +459,6 @@ int main(void)
 	test_socket_path();
 	test_no_password_in_messages();
 	test_bad_escapes();
+	test_host_lengths();
 	return done_testing();
 }
