@@ -18,5 +18,8 @@ if command -v shellcheck >/dev/null 2>&1; then
 	# shellcheck disable=SC2046
 	shellcheck -S warning -x $(ls tests/*.sh tests/bench/*.sh .ci/run \
 		2>/dev/null) || status=1
+	# SC2154: start_redis and free_port set REDIS_PID_<NAME> and
+	# PORT_<NAME> through eval, which shellcheck cannot follow.
+	shellcheck -S warning -x -e SC2154 tests/integration/*.sh || status=1
 fi
 exit $status

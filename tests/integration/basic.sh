@@ -40,7 +40,7 @@ out=$("$DLOCK" run -c 'echo hi' k)
 is "-c before the name works too" hi "$out"
 out=$(SHELL=/bin/bash "$DLOCK" run k -c 'echo $BASH_VERSION')
 like "-c uses \$SHELL" "$out" '^[0-9]'
-out=$(SHELL= "$DLOCK" run k -c 'echo fallback')
+out=$(SHELL='' "$DLOCK" run k -c 'echo fallback')
 is "-c falls back to /bin/sh without \$SHELL" fallback "$out"
 
 out=$("$DLOCK" --url "unix://$TMP/r.sock" run k -- echo g1)
@@ -49,7 +49,7 @@ out=$(DLOCK_URL=unix:///nonexistent "$DLOCK" run --url "unix://$TMP/r.sock" k --
 is "global options after the command name" g2 "$out"
 
 tokens=""
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	tokens="$tokens $("$DLOCK" run k -- printenv DLOCK_TOKEN)"
 done
 sorted=$(printf '%s\n' $tokens | sort -n | uniq | tr '\n' ' ')

@@ -34,7 +34,7 @@ is "the XDG config file is read" b "$(which "$DLOCK")"
 is "REDIS_URL beats the config file" a "$(REDIS_URL=$A which "$DLOCK")"
 is "DLOCK_URL beats REDIS_URL" b "$(REDIS_URL=$A DLOCK_URL=$B which "$DLOCK")"
 is "--url beats DLOCK_URL" a "$(DLOCK_URL=$B which "$DLOCK" --url "$A")"
-is "an empty DLOCK_URL is ignored" a "$(DLOCK_URL= REDIS_URL=$A which "$DLOCK")"
+is "an empty DLOCK_URL is ignored" a "$(DLOCK_URL='' REDIS_URL=$A which "$DLOCK")"
 
 printf 'url = %s\n' "$A" >"$TMP/other.conf"
 is "DLOCK_CONFIG beats the XDG file" a "$(DLOCK_CONFIG=$TMP/other.conf which "$DLOCK")"
@@ -69,7 +69,7 @@ DLOCK_PREFIX=env: "$DLOCK" --config "$TMP/p.conf" run k -- true
 is "DLOCK_PREFIX beats the config file" 1 "$(rcli a exists 'env:{k}:fence')"
 DLOCK_PREFIX=env: "$DLOCK" --config "$TMP/p.conf" --prefix opt: run k -- true
 is "--prefix beats DLOCK_PREFIX" 1 "$(rcli a exists 'opt:{k}:fence')"
-DLOCK_PREFIX= "$DLOCK" --url "$A" run k -- true
+DLOCK_PREFIX='' "$DLOCK" --url "$A" run k -- true
 is "an empty prefix is allowed" 1 "$(rcli a exists '{k}:fence')"
 
 # TCP, databases, IPv4 and names.

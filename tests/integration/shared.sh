@@ -22,7 +22,7 @@ reset_count() { echo 0 >"$TMP/cur"; echo 0 >"$TMP/peak"; : >"$TMP/seen"; }
 reset_count
 start=$(now_ms)
 pids=""
-for i in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
 	"$DLOCK" run --limit 3 sem -- sh -c "$(counting 1)" &
 	pids="$pids $!"
 done
@@ -40,7 +40,7 @@ is "... and the permits are all back" "dlock:{sem}:fence" "$(rcli r keys 'dlock:
 # 2. Three -s holders overlap; a -x holder runs alone.
 reset_count
 pids=""
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	"$DLOCK" run -s rw -- sh -c "$(counting 1)" &
 	pids="$pids $!"
 done
@@ -124,7 +124,7 @@ is "--limit 0 is a usage error" 64 $?
 # 6. Every holder has its own DLOCK_TOKEN, rising in order of entry.
 : >"$TMP/tokens"
 pids=""
-for i in 1 2 3 4; do
+for _ in 1 2 3 4; do
 	"$DLOCK" run --limit 2 tk -- sh -c "echo \$DLOCK_TOKEN >> $TMP/tokens; sleep 0.2" &
 	pids="$pids $!"
 done
@@ -134,7 +134,7 @@ is "semaphore holders get distinct tokens" 4 "$(sort -u "$TMP/tokens" | wc -l)"
 # the log is the order of entry.
 : >"$TMP/tokens"
 pids=""
-for i in 1 2 3 4; do
+for _ in 1 2 3 4; do
 	"$DLOCK" run --limit 1 tk1 -- sh -c "echo \$DLOCK_TOKEN >> $TMP/tokens; sleep 0.1" &
 	pids="$pids $!"
 done
