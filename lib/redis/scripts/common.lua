@@ -14,7 +14,7 @@
 --       'dlock:{job}:waiters'
 --
 -- (keys, then " , " and the arguments, if any). Each file says its KEYS
--- and ARGV at the top; the key schema is in lib/redis/scripts.h.
+-- and ARGV at the top; the key schema is in lib/redis/keys.h.
 --
 -- Shared and counting holders live in a sorted set scored by the end of
 -- their lease in server milliseconds. While there are any, the lock's
