@@ -205,11 +205,18 @@ static void text_holder(const struct dlock_holder *h, int64_t now)
 		span(h->expires_ms - now, left, sizeof(left));
 		if (h->ttl_ms >= 0) {
 			const char *by = renewal_name(h, now);
+			char delay[64] = "";
 
 			span(h->ttl_ms, ttl, sizeof(ttl));
+			/* The expiry is the lease's plus the delay's. */
+			if (h->lock_delay_ms > 0) {
+				strcpy(delay, " + lock-delay ");
+				span(h->lock_delay_ms, delay + strlen(delay),
+				     sizeof(delay) - strlen(delay));
+			}
 			/* A lock delay in force has a line of its own. */
-			printf("  expires: %s (in %s; lease %s%s)\n", when,
-			       left, ttl, !by ? "" :
+			printf("  expires: %s (in %s; lease %s%s%s)\n", when,
+			       left, ttl, delay, !by ? "" :
 			       strcmp(by, "by_holder") == 0 ?
 			       ", renewed by its holder" :
 			       strcmp(by, "by_token") == 0 ?

@@ -88,7 +88,7 @@ struct holder_info {
 
 /*
  * The lock-delay kept by a holder that stopped renewing, which is not in
- * the way any more than a dead process: "blocked by --lock-delay until
+ * the way any more than a dead process: "blocked by its lock-delay until
  * 14:53:07". The time is the server's, stable from one look to the next.
  */
 static void describe_lock_delay(const struct try_result *r,
@@ -100,9 +100,9 @@ static void describe_lock_delay(const struct try_result *r,
 
 	if (localtime_r(&secs, &tm))
 		strftime(until, sizeof(until), "%H:%M:%S", &tm);
-	snprintf(h->who, sizeof(h->who), "nobody: blocked by --lock-delay "
+	snprintf(h->who, sizeof(h->who), "nobody: blocked by its lock-delay "
 		 "until %s", until);
-	snprintf(h->what, sizeof(h->what), "blocked by --lock-delay until %s "
+	snprintf(h->what, sizeof(h->what), "blocked by its lock-delay until %s "
 		 "(%lld.%03llds more): its holder stopped renewing", until,
 		 (long long)(r->blocked_for_ms / 1000),
 		 (long long)(r->blocked_for_ms % 1000));

@@ -40,7 +40,7 @@ holder=$!
 track "$holder"
 wait_until 10 test -e "$TMP/started"
 like "a dlock run lock: renewed by its holder" "$("$DLOCK" status byrun)" \
-	"expires: .*; lease 20.0s, renewed by its holder\)"
+	"expires: .*; lease 20.0s \+ lock-delay 12.0s, renewed by its holder\)"
 is "JSON: renewal by_holder" by_holder \
 	"$("$DLOCK" status --json byrun | json 'd["holders"][0]["renewal"]')"
 kill "$holder"
@@ -76,7 +76,8 @@ out=$("$DLOCK" status dead)
 like "a dead holder under lock-delay: the lock-delay line" "$out" \
 	"lock-delay: the holder stopped renewing; blocked until"
 unlike "... and no 'renewed by' on its expires line" "$out" "renewed"
-like "... which still gives the lease" "$out" "expires: .*; lease 20.0s\)"
+like "... which still gives the lease and the delay" "$out" \
+	"expires: .*; lease 20.0s \+ lock-delay 1m00s\)"
 is "JSON: renewal stopped" stopped \
 	"$("$DLOCK" status --json dead | json 'd["holders"][0]["renewal"]')"
 
@@ -85,16 +86,16 @@ is "JSON: renewal stopped" stopped \
 "$DLOCK" run -n dead -- true 2>"$TMP/err"
 is "-n under a lock-delay: 1" 1 $?
 err=$(cat "$TMP/err")
-like "... says blocked by --lock-delay until HH:MM:SS" "$err" \
-	"^dlock: lock 'dead' is blocked by --lock-delay until [0-9]{2}:[0-9]{2}:[0-9]{2} \([0-9.]+s more\): its holder stopped renewing; not waiting \(-n\)$"
+like "... says blocked by its lock-delay until HH:MM:SS" "$err" \
+	"^dlock: lock 'dead' is blocked by its lock-delay until [0-9]{2}:[0-9]{2}:[0-9]{2} \([0-9.]+s more\): its holder stopped renewing; not waiting \(-n\)$"
 unlike "... and does not name the dead pid as the holder" "$err" "held by|pid $dead"
 "$DLOCK" run -w 0.3 --verbose dead -- true 2>"$TMP/err"
 is "-w under a lock-delay: 1" 1 $?
 err=$(cat "$TMP/err")
 like "... --verbose's waiting line says so" "$err" \
-	"waiting for lock 'dead', blocked by --lock-delay until [0-9:]{8} \([0-9.]+s more\): its holder stopped renewing"
+	"waiting for lock 'dead', blocked by its lock-delay until [0-9:]{8} \([0-9.]+s more\): its holder stopped renewing"
 like "... and so does giving up" "$err" \
-	"gave up waiting for lock 'dead', blocked by --lock-delay until [0-9:]{8}"
+	"gave up waiting for lock 'dead', blocked by its lock-delay until [0-9:]{8}"
 unlike "... never naming the dead pid" "$err" "held by|pid $dead"
 
 # --- The first waiter, by host, pid and user ------------------------------
