@@ -190,6 +190,22 @@ while True:
 	SILENT_PORT=$(cat "$TMP/silent.port")
 }
 
+# start_proxy TARGET: tests/proxy.py in front of a unix socket or
+# host:port; SIGSTOP to PROXY_PID freezes the network path. Sets
+# PROXY_PID and PROXY_URL (redis:// to the proxy).
+start_proxy() {
+	"$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/proxy.py" "$1" \
+		>"$TMP/proxy.port" &
+	PROXY_PID=$!
+	track "$PROXY_PID"
+	if ! wait_until 10 test -s "$TMP/proxy.port"; then
+		echo "Bail out! tests/proxy.py did not start"
+		exit 1
+	fi
+	# shellcheck disable=SC2034 # read by the test files
+	PROXY_URL="redis://127.0.0.1:$(cat "$TMP/proxy.port")"
+}
+
 done_testing() {
 	echo "1..$T_NUM"
 	echo "# $TEST_NAME: $T_PASS passed, $T_FAIL failed"

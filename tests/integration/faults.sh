@@ -8,11 +8,9 @@
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 start_redis r
-"$PYTHON" "$(dirname "$0")/../proxy.py" "$TMP/r.sock" >"$TMP/proxy.port" &
-proxy=$!
-track "$proxy"
-wait_until 10 test -s "$TMP/proxy.port"
-P="redis://127.0.0.1:$(cat "$TMP/proxy.port")"
+start_proxy "$TMP/r.sock"
+proxy=$PROXY_PID
+P=$PROXY_URL
 
 # 1. A 1 s freeze of the network path against a 3 s lease: no loss.
 rm -f "$TMP/started"

@@ -9,11 +9,9 @@
 
 unset DLOCK_OWNER DLOCK_PASSWORD REDISCLI_AUTH
 start_redis r
-"$PYTHON" "$(dirname "$0")/../proxy.py" "$TMP/r.sock" >"$TMP/proxy.port" &
-proxy=$!
-track "$proxy"
-wait_until 10 test -s "$TMP/proxy.port"
-P="redis://127.0.0.1:$(cat "$TMP/proxy.port")"
+start_proxy "$TMP/r.sock"
+proxy=$PROXY_PID
+P=$PROXY_URL
 
 # A command that ignores TERM, and so do the sleeps it starts (an ignored
 # signal stays ignored across fork and exec): only SIGKILL stops it.
