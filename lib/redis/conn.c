@@ -274,7 +274,7 @@ static int call_redirected(struct conn *c, int64_t deadline, int cancel_fd,
 	bool asking = false;
 	int rc;
 
-	for (int hops = 0;; hops++) {
+	for (int hops = 0;;) {
 		struct conn *next = NULL;
 
 		if (at != c)
@@ -286,7 +286,7 @@ static int call_redirected(struct conn *c, int64_t deadline, int cancel_fd,
 		if (rc || !at->redirect || hops >= REDIRECTS_MAX ||
 		    (*reply)->type != REDIS_REPLY_ERROR)
 			return rc;
-		asking = false;
+		/* A retry on the same node keeps its ASKING: see conn.h. */
 		rc = at->redirect(at->redirect_arg, at, *reply, deadline,
 				  &next, &asking, err);
 		if (!rc && !next)
@@ -295,6 +295,9 @@ static int call_redirected(struct conn *c, int64_t deadline, int cancel_fd,
 		*reply = NULL;
 		if (rc)
 			return rc;
+		/* Waits on one node are bounded by the deadline instead. */
+		if (next != at)
+			hops++;
 		at = next;
 	}
 }

@@ -34,7 +34,9 @@ bool conn_broken(const struct conn *c);
  * Called by conn_call() with an error reply that may name another server
  * (a cluster's MOVED or ASK) or ask to try again later (TRYAGAIN). Sets
  * *next to the connection to send the same command to, with *asking when
- * ASKING must go first, or leaves it NULL to return the reply as it is.
+ * ASKING must go first (*asking comes in as it was for this try, and a
+ * retry on the same node, TRYAGAIN during a migration, keeps it), or
+ * leaves *next NULL to return the reply as it is.
  * Connections that *next points to stay the hook's. Returns 0, or a code
  * (with err set) when the server it names cannot be reached.
  */

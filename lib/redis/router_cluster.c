@@ -432,8 +432,10 @@ static const char *host_of(const struct cluster *cl, const struct conn *c)
 }
 
 /*
- * TRYAGAIN (a multi-key request while its slot migrates) and CLUSTERDOWN
- * pass: the same node again after a back-off, while the deadline allows.
+ * TRYAGAIN and CLUSTERDOWN pass: the same node again after a back-off,
+ * while the deadline allows. While a slot migrates, a script whose keys
+ * are not all on one side (a lock's :holders and :kind often do not
+ * exist) gets TRYAGAIN from both nodes until the move is complete.
  */
 static void try_again(struct cluster *cl, struct conn *from, bool down,
 		      int64_t deadline, struct conn **next)
