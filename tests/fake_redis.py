@@ -12,6 +12,8 @@ each connection as MODE says:
   scan_counting     SCAN answers cursors 1, 2, 3, ... and no keys
   scan_long_cursor  SCAN answers a 40-digit cursor
   reply:RESP        every command gets the raw RESP text (\\r\\n escapes)
+  slots:RESP        CLUSTER gets the raw RESP text, any other command an
+                    error
 It stops by itself after 120 s, so a test that forgets it leaks nothing.
 """
 import os
@@ -73,6 +75,9 @@ def serve(conn, mode):
                 conn.sendall(b"*2\r\n$%d\r\n%s\r\n*0\r\n" % (len(cursor), cursor))
             elif mode == "scan_long_cursor" and verb == b"SCAN":
                 conn.sendall(b"*2\r\n$40\r\n" + b"9" * 40 + b"\r\n*0\r\n")
+            elif mode.startswith("slots:") and verb == b"CLUSTER":
+                raw = mode[len("slots:"):].replace("\\r\\n", "\r\n")
+                conn.sendall(raw.encode())
             elif mode.startswith("reply:"):
                 raw = mode[len("reply:"):].replace("\\r\\n", "\r\n")
                 conn.sendall(raw.encode())
