@@ -478,8 +478,11 @@ static int probe_init(struct probe *p, const char *prefix,
 {
 	struct passwd pwd, *pw = NULL;
 	char hex[2 * PROBE_BYTES + 1], buf[1024];
-	int rc = random_hex(hex, PROBE_BYTES, err);
+	int rc;
 
+	/* Every field, keeps_alive too: the probe lives on the stack. */
+	memset(p, 0, sizeof(*p));
+	rc = random_hex(hex, PROBE_BYTES, err);
 	if (!rc)
 		rc = random_hex(p->owner, OWNER_BYTES, err);
 	if (rc)
