@@ -703,8 +703,8 @@ static void check_cluster(struct doctor *d)
 		if (d->router->ops->master(d->router, i, now_ms() +
 					   d->cfg->connect_timeout_ms, &c,
 					   &err)) {
-			add(d, DLOCK_DOCTOR_FAIL, "cluster", "cluster_state:%s; "
-			    "%s", state, err.msg);
+			add(d, DLOCK_DOCTOR_FAIL, "cluster",
+			    "cluster_state:%s; %s", state, err.msg);
 			return;
 		}
 		if (!c)
@@ -757,7 +757,7 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	return 0;
 }
 
-/* The server of a plain URL, or the first seed of a cluster URL that answers. */
+/* A plain URL's server, or the first seed of a cluster URL that answers. */
 static int connect_seed(struct doctor *d, struct dlock_error *err)
 {
 	const struct url *u = d->url;
