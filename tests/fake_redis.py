@@ -11,7 +11,9 @@ each connection as MODE says:
   scan_forever      SCAN answers cursor 1 and no keys, for ever
   scan_counting     SCAN answers cursors 1, 2, 3, ... and no keys
   scan_long_cursor  SCAN answers a 40-digit cursor
-  reply:RESP        every command gets the raw RESP text (\\r\\n escapes)
+  reply:RESP        every command gets the raw RESP text (\\r\\n escapes),
+                    but CLUSTER the error of a standalone server, so that
+                    list's SCAN gets the reply
   slots:RESP        CLUSTER gets the raw RESP text, any other command an
                     error
 It stops by itself after 120 s, so a test that forgets it leaks nothing.
@@ -78,6 +80,8 @@ def serve(conn, mode):
             elif mode.startswith("slots:") and verb == b"CLUSTER":
                 raw = mode[len("slots:"):].replace("\\r\\n", "\r\n")
                 conn.sendall(raw.encode())
+            elif mode.startswith("reply:") and verb == b"CLUSTER":
+                conn.sendall(b"-ERR This instance has cluster support disabled\r\n")
             elif mode.startswith("reply:"):
                 raw = mode[len("reply:"):].replace("\\r\\n", "\r\n")
                 conn.sendall(raw.encode())
