@@ -16,6 +16,7 @@ start_node() {
 			--save '' --appendonly no --dbfilename "$name.rdb" \
 			--cluster-enabled yes --cluster-node-timeout 5000 \
 			--cluster-config-file "$TMP/$name-nodes.conf" \
+			--unixsocket "$TMP/$name.sock" --unixsocketperm 700 \
 			--logfile "$TMP/$name.log" >/dev/null 2>&1 &
 		local pid=$!
 		if wait_until 10 redis_up "$port" "$pid" && kill -0 "$pid"; then
@@ -122,6 +123,15 @@ for n in "${!OWNER[@]}"; do
 	"$PORT_c") ON_C=$n ;;
 	esac
 done
+
+fence_before=$(redis-cli -p "$PORT_c" get "dlock:{$ON_C}:fence")
+"$DLOCK" --url "unix://$TMP/a.sock" run "$ON_C" -- sh -c 'echo "$DLOCK_TOKEN"' \
+	>"$TMP/token" 2>"$TMP/err"
+is "a unix:// URL to node a reaches master c: exit 0" 0 $?
+is "... the token is the one counted on c" \
+	"$(redis-cli -p "$PORT_c" get "dlock:{$ON_C}:fence")" "$(cat "$TMP/token")"
+[ "$(cat "$TMP/token")" -gt "$fence_before" ] && ok "... and it went up" ||
+	not_ok "the token did not go up" "$fence_before -> $(cat "$TMP/token")"
 
 # --- contention and wake-ups across nodes -------------------------------------
 hold "$URL_A" "$ON_C"
