@@ -28,7 +28,8 @@ static const struct cmd_option global_options[] = {
 	{ OPT_URL, "url", "URL",
 	  "Redis server; no default (also DLOCK_URL, or\n"
 	  "url in the config file): redis://[user[:pass]@]\n"
-	  "host[:port][/db] or unix:///path/to.sock[?db=N]", 0 },
+	  "host[:port][/db], unix:///path/to.sock[?db=N] or\n"
+	  "redis+cluster://host[:port],host[:port]...", 0 },
 	{ OPT_PREFIX, "prefix", "P", "key namespace (default \"dlock:\")", 0 },
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "D",
 	  "deadline to connect and for each request\n"

@@ -110,7 +110,7 @@ _dlock_value() {
 			_dlock_files "${cur#unix://}" "${pre}unix://"
 		else
 			compopt -o nospace 2>/dev/null
-			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// unix://' -- "$cur")
+			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// redis+cluster:// unix://' -- "$cur")
 		fi
 		;;
 	--config | --password-file | --tls-ca | --tls-cert | --tls-key)

@@ -91,6 +91,7 @@ function __dlock_urls
     else
         printf '%s\t%s\n' 'redis://' 'TCP: redis://[user[:pass]@]host[:port][/db]' \
             'rediss://' 'TLS: rediss://[user[:pass]@]host[:port][/db]' \
+            'redis+cluster://' 'Redis Cluster: redis+cluster://host[:port],host[:port]...' \
             'unix://' 'unix socket: unix:///path/to.sock[?db=N]'
     end
 end

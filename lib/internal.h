@@ -50,6 +50,16 @@ struct url {
 	char *user;		/* NULL when absent */
 	char *password;		/* NULL when absent */
 	char *display;		/* the URL with the password masked */
+	/*
+	 * redis+cluster://: the seed nodes, tried in turn; host and port
+	 * are the first one's. Otherwise nseeds is 0.
+	 */
+	bool cluster;
+	size_t nseeds;
+	struct url_seed {
+		char *host;
+		int port;
+	} *seeds;
 };
 
 /* Parses text into u (pure). Returns 0 or DLOCK_ECONFIG. */

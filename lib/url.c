@@ -7,7 +7,8 @@
 #include "internal.h"
 
 #define URL_FORMS "use redis://[user[:password]@]host[:port][/db], " \
-	"rediss://... or unix:///path[?db=N]"
+	"rediss://..., redis+cluster://host[:port],host[:port]... or " \
+	"unix:///path[?db=N]"
 
 /* Databases are numbered by a C int on the server. */
 #define DB_MAX 2147483647L
@@ -259,6 +260,73 @@ static int parse_tcp(const char *rest, struct url *u, const char *url,
 	return 0;
 }
 
+static int add_seed(struct url *u, const char *s, size_t len,
+		    const char *url, struct dlock_error *err)
+{
+	struct url one = { 0 };
+	struct url_seed *grown;
+	int rc;
+
+	if (len == 0)
+		return set_error(err, DLOCK_ECONFIG, "URL '%s' has an empty "
+				 "node name (nodes are separated by commas); "
+				 "%s", url, URL_FORMS);
+	rc = parse_hostport(s, len, &one, url, err);
+	if (rc)
+		return rc;
+	grown = realloc(u->seeds, (u->nseeds + 1) * sizeof(*u->seeds));
+	if (!grown) {
+		free(one.host);
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	u->seeds = grown;
+	u->seeds[u->nseeds].host = one.host;
+	u->seeds[u->nseeds++].port = one.port;
+	return 0;
+}
+
+/*
+ * redis+cluster://[user[:password]@]h1[:p1],h2[:p2],...: any node of a
+ * cluster will do as a seed. A cluster has database 0 only.
+ */
+static int parse_cluster(const char *rest, struct url *u, const char *url,
+			 struct dlock_error *err)
+{
+	const char *at = strrchr(rest, '@');
+	const char *authority = at ? at + 1 : rest;
+	size_t auth_len = strcspn(authority, "/?#");
+	const char *p = authority, *end = authority + auth_len;
+	int rc;
+
+	u->cluster = true;
+	if (at) {
+		rc = parse_userinfo(rest, (size_t)(at - rest), u, url, err);
+		if (rc)
+			return rc;
+	}
+	for (;;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+
+		rc = add_seed(u, p, (size_t)(stop - p), url, err);
+		if (rc)
+			return rc;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (*end == '?' || *end == '#' || (*end == '/' && end[1] &&
+					   strcmp(end + 1, "0") != 0))
+		return set_error(err, DLOCK_ECONFIG, "URL '%s': a cluster URL "
+				 "takes no database or query (a cluster has "
+				 "database 0 only); %s", url, URL_FORMS);
+	u->host = strdup(u->seeds[0].host);
+	if (!u->host)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	u->port = u->seeds[0].port;
+	return 0;
+}
+
 static int parse_unix(const char *rest, struct url *u, const char *url,
 		      struct dlock_error *err)
 {
@@ -287,11 +355,36 @@ static int parse_unix(const char *rest, struct url *u, const char *url,
 	return 0;
 }
 
+/* redis+cluster://user:***@h1:p1,h2:p2 */
+static int cluster_display(struct url *u)
+{
+	char buf[1024];
+	size_t n;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "%s+cluster://%s%s%s",
+			     u->tls ? "rediss" : "redis",
+			     u->user ? u->user : "",
+			     u->password ? ":***" : "",
+			     u->user || u->password ? "@" : "");
+	for (size_t i = 0; i < u->nseeds && n < sizeof(buf); i++) {
+		bool v6 = strchr(u->seeds[i].host, ':') != NULL;
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s%s%s:%d",
+				      i ? "," : "", v6 ? "[" : "",
+				      u->seeds[i].host, v6 ? "]" : "",
+				      u->seeds[i].port);
+	}
+	u->display = strdup(buf);
+	return u->display ? 0 : DLOCK_ENOMEM;
+}
+
 static int make_display(struct url *u)
 {
 	char buf[1024], db[24] = "";
 	bool v6 = u->host && strchr(u->host, ':');
 
+	if (u->cluster)
+		return cluster_display(u);
 	if (u->kind == URL_UNIX) {
 		if (u->db)
 			snprintf(db, sizeof(db), "?db=%ld", u->db);
@@ -323,6 +416,13 @@ int url_parse(const char *raw, struct url *u, struct dlock_error *err)
 		u->kind = URL_TCP;
 		u->tls = true;
 		rc = parse_tcp(raw + 9, u, text, err);
+	} else if (strncmp(raw, "redis+cluster://", 16) == 0) {
+		u->kind = URL_TCP;
+		rc = parse_cluster(raw + 16, u, text, err);
+	} else if (strncmp(raw, "rediss+cluster://", 17) == 0) {
+		u->kind = URL_TCP;
+		u->tls = true;
+		rc = parse_cluster(raw + 17, u, text, err);
 	} else if (strncmp(raw, "unix://", 7) == 0) {
 		u->kind = URL_UNIX;
 		rc = parse_unix(raw + 7, u, text, err);
@@ -344,5 +444,8 @@ void url_clear(struct url *u)
 	free(u->user);
 	free_secret(u->password);
 	free(u->display);
+	for (size_t i = 0; i < u->nseeds; i++)
+		free(u->seeds[i].host);
+	free(u->seeds);
 	memset(u, 0, sizeof(*u));
 }

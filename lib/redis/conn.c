@@ -21,7 +21,16 @@ struct conn {
 	redisReplyObjectFunctions builders;
 	void *(*create_array)(const redisReadTask *task, int elements);
 	bool array_too_long;
+	conn_redirect_fn *redirect;
+	void *redirect_arg;
 };
+
+/*
+ * More redirections than a slot migration makes (one ASK, then MOVED):
+ * two nodes that send us to each other must not keep us for the whole
+ * deadline without a word.
+ */
+#define REDIRECTS_MAX 64
 
 /*
  * More elements than any reply dlock asks for (a semaphore's status has
@@ -198,6 +207,101 @@ static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 	}
 }
 
+bool conn_broken(const struct conn *c)
+{
+	return c->broken;
+}
+
+void conn_set_redirect(struct conn *c, conn_redirect_fn *fn, void *arg)
+{
+	c->redirect = fn;
+	c->redirect_arg = arg;
+}
+
+/* ASKING's own reply comes first and must be +OK, or we are out of step. */
+static int read_asking(struct conn *c, int64_t deadline,
+		       struct dlock_error *err)
+{
+	redisReply *r = NULL;
+	int rc = read_reply(c, deadline, -1, &r, err);
+	bool good = !rc && r->type == REDIS_REPLY_STATUS &&
+		    strcmp(r->str, "OK") == 0;
+
+	freeReplyObject(r);
+	if (rc)
+		return rc;
+	if (good)
+		return 0;
+	c->broken = true;
+	return set_error(err, DLOCK_ESERVER, "%s did not accept ASKING during "
+			 "a slot migration", c->url->display);
+}
+
+static int call_once(struct conn *c, int64_t deadline, int cancel_fd,
+		     bool asking, const char *cmd, size_t len,
+		     redisReply **reply, struct dlock_error *err)
+{
+	static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
+	int rc;
+
+	if (c->broken)
+		return set_error(err, DLOCK_ECONN, "connection to %s is broken",
+				 c->url->display);
+	/* ASKING and the command in one round trip. */
+	if (asking) {
+		rc = send_all(c, asking_cmd, sizeof(asking_cmd) - 1, deadline,
+			      err);
+		if (rc)
+			return rc;
+	}
+	rc = send_all(c, cmd, len, deadline, err);
+	if (!rc && asking)
+		rc = read_asking(c, deadline, err);
+	if (rc)
+		return rc;
+	return read_reply(c, deadline, cancel_fd, reply, err);
+}
+
+/*
+ * Follows the redirect hook: the same command on the connection it names,
+ * with c's tick lent for a blocking command, until a reply needs none.
+ */
+static int call_redirected(struct conn *c, int64_t deadline, int cancel_fd,
+			   const char *cmd, size_t len, redisReply **reply,
+			   struct dlock_error *err)
+{
+	struct conn *at = c;
+	bool asking = false;
+	int rc;
+
+	for (int hops = 0;;) {
+		struct conn *next = NULL;
+
+		if (at != c)
+			conn_set_tick(at, c->tick, c->tick_arg, c->tick_ms);
+		rc = call_once(at, deadline, cancel_fd, asking, cmd, len,
+			       reply, err);
+		if (at != c)
+			conn_set_tick(at, NULL, NULL, 0);
+		if (rc || !at->redirect || hops >= REDIRECTS_MAX ||
+		    (*reply)->type != REDIS_REPLY_ERROR)
+			return rc;
+		/* A retry on the same node keeps its ASKING: see conn.h. */
+		rc = at->redirect(at->redirect_arg, at, *reply, deadline,
+				  &next, &asking, err);
+		if (!rc && !next)
+			return 0;
+		freeReplyObject(*reply);
+		*reply = NULL;
+		if (rc)
+			return rc;
+		/* Waits on one node are bounded by the deadline instead. */
+		if (next != at)
+			hops++;
+		at = next;
+	}
+}
+
 int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
 	      const char **argv, const size_t *lens, redisReply **reply,
 	      struct dlock_error *err)
@@ -205,19 +309,19 @@ int conn_call(struct conn *c, int64_t deadline, int cancel_fd, int argc,
 	char *cmd = NULL;
 	int len, rc;
 
+	*reply = NULL;
 	if (c->broken)
 		return set_error(err, DLOCK_ECONN, "connection to %s is broken",
 				 c->url->display);
 	len = redisFormatCommandArgv(&cmd, argc, argv, lens);
 	if (len < 0)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	rc = send_all(c, cmd, (size_t)len, deadline, err);
+	rc = call_redirected(c, deadline, cancel_fd, cmd, (size_t)len, reply,
+			     err);
 	/* AUTH carries a password: do not leave it in freed memory. */
 	explicit_bzero(cmd, (size_t)len);
 	redisFreeCommand(cmd);
-	if (rc)
-		return rc;
-	return read_reply(c, deadline, cancel_fd, reply, err);
+	return rc;
 }
 
 int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
@@ -315,11 +419,13 @@ int reply_error(const struct conn *c, const redisReply *r, const char *what,
 	    starts_with(m, "CLUSTERDOWN"))
 		return set_error(err, DLOCK_ECONN,
 				 "%s cannot serve requests yet: %s", url, m);
+	/* Followed by the cluster router; left over, they went in circles. */
 	if (starts_with(m, "MOVED") || starts_with(m, "ASK"))
 		return set_error(err, DLOCK_ESERVER,
 				 "%s is a Redis Cluster node that does not own "
-				 "this lock (%s); this version of dlock does "
-				 "not follow cluster redirections", url, m);
+				 "this lock (%s), and the cluster's "
+				 "redirections led nowhere; check CLUSTER "
+				 "SLOTS on its nodes", url, m);
 	return set_error(err, DLOCK_ESERVER, "%s refused to %s: %s", url,
 			 what, m);
 }
@@ -395,12 +501,19 @@ out_free:
 int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 	      struct conn **out, struct dlock_error *err)
 {
+	return conn_open_url(cfg, &cfg->urls[index], deadline, out, err);
+}
+
+int conn_open_url(const struct dlock_config *cfg, const struct url *url,
+		  int64_t deadline, struct conn **out,
+		  struct dlock_error *err)
+{
 	struct conn *c = calloc(1, sizeof(*c));
 	int rc;
 
 	if (!c)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	c->url = &cfg->urls[index];
+	c->url = url;
 	c->user = cfg->user ? cfg->user : c->url->user;
 	c->reader = redisReaderCreate();
 	if (!c->reader) {

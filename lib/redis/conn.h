@@ -20,7 +20,32 @@ struct conn;
 int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 	      struct conn **out, struct dlock_error *err);
 
+/* The same for a server the caller names: url must outlive the connection. */
+int conn_open_url(const struct dlock_config *cfg, const struct url *url,
+		  int64_t deadline, struct conn **out,
+		  struct dlock_error *err);
+
 void conn_close(struct conn *c);
+
+/* Whether a failed request left c unusable. */
+bool conn_broken(const struct conn *c);
+
+/*
+ * Called by conn_call() with an error reply that may name another server
+ * (a cluster's MOVED or ASK) or ask to try again later (TRYAGAIN). Sets
+ * *next to the connection to send the same command to, with *asking when
+ * ASKING must go first (*asking comes in as it was for this try, and a
+ * retry on the same node, TRYAGAIN during a migration, keeps it), or
+ * leaves *next NULL to return the reply as it is.
+ * Connections that *next points to stay the hook's. Returns 0, or a code
+ * (with err set) when the server it names cannot be reached.
+ */
+typedef int conn_redirect_fn(void *arg, struct conn *from,
+			     const redisReply *r, int64_t deadline,
+			     struct conn **next, bool *asking,
+			     struct dlock_error *err);
+
+void conn_set_redirect(struct conn *c, conn_redirect_fn *fn, void *arg);
 
 /* The server's URL with the password masked. */
 const char *conn_display(const struct conn *c);

@@ -37,10 +37,16 @@ struct facts {
 
 struct doctor {
 	const struct dlock_config *cfg;
+	size_t index;
 	const struct url *url;
 	const char *user;
 	struct conn *conn;
 	struct dlock_doctor_report *report;
+	/* A cluster: its masters, and the node the probe lock lives on. */
+	struct router *router;
+	/* A cluster URL's seed that answered, as the router names it. */
+	struct url seed;
+	char seed_display[300];
 };
 
 static void add(struct doctor *d, int level, const char *what,
@@ -362,12 +368,6 @@ static void check_server(struct doctor *d, const struct facts *f)
 	}
 	add(d, DLOCK_DOCTOR_OK, "server", "Redis %s%s%s", f->version,
 	    *f->mode ? ", " : "", f->mode);
-	if (f->cluster == 1)
-		add(d, DLOCK_DOCTOR_WARN, "cluster",
-		    "cluster mode is on: dlock keeps each lock's keys in one "
-		    "hash slot but does not follow MOVED/ASK redirections yet, "
-		    "so a lock whose slot lives on another node fails; use a "
-		    "standalone server (with Sentinel for failover)");
 }
 
 static void check_role(struct doctor *d, const struct facts *f)
@@ -478,8 +478,11 @@ static int probe_init(struct probe *p, const char *prefix,
 {
 	struct passwd pwd, *pw = NULL;
 	char hex[2 * PROBE_BYTES + 1], buf[1024];
-	int rc = random_hex(hex, PROBE_BYTES, err);
+	int rc;
 
+	/* Every field, keeps_alive too: the probe lives on the stack. */
+	memset(p, 0, sizeof(*p));
+	rc = random_hex(hex, PROBE_BYTES, err);
 	if (!rc)
 		rc = random_hex(p->owner, OWNER_BYTES, err);
 	if (rc)
@@ -625,6 +628,95 @@ static int probe_steps(struct doctor *d, const struct probe *p, bool *ran,
 	return 0;
 }
 
+/* CLUSTER INFO's cluster_state on c, or "?" when it does not say. */
+static void cluster_state(struct doctor *d, struct conn *c, char *buf,
+			  size_t size)
+{
+	const char *argv[] = { "CLUSTER", "INFO" };
+	struct dlock_error ignored;
+	redisReply *r = NULL;
+
+	snprintf(buf, size, "?");
+	if (conn_call(c, now_ms() + d->cfg->connect_timeout_ms, -1, 2, argv,
+		      NULL, &r, &ignored) == 0 && r->type == REDIS_REPLY_STRING)
+		info_value(r->str, "cluster_state", buf, size);
+	freeReplyObject(r);
+}
+
+/*
+ * Another master of the cluster: persistence, eviction and its view of
+ * the cluster, told in one line so that a large cluster fits the report.
+ */
+static void check_master(struct doctor *d, struct conn *c)
+{
+	struct dlock_doctor_report sub = { 0 };
+	struct doctor m = { .cfg = d->cfg, .url = d->url, .user = d->user,
+			    .conn = c, .report = &sub };
+	struct facts f = { 0 };
+	struct dlock_error err;
+	char state[32], text[DLOCK_ERRMSG_MAX] = "";
+	int level = DLOCK_DOCTOR_OK;
+	size_t n = 0;
+
+	if (gather(&m, &f, &err)) {
+		add(d, DLOCK_DOCTOR_FAIL, "master", "%s: %s", conn_display(c),
+		    err.msg);
+		return;
+	}
+	check_persistence(&m, &f);
+	check_policy(&m, &f);
+	cluster_state(d, c, state, sizeof(state));
+	if (strcmp(state, "ok") != 0)
+		add(&m, DLOCK_DOCTOR_FAIL, "cluster", "cluster_state:%s",
+		    state);
+	for (size_t i = 0; i < sub.count; i++) {
+		if (sub.checks[i].level > level)
+			level = sub.checks[i].level;
+		if (sub.checks[i].level > DLOCK_DOCTOR_OK && n < sizeof(text))
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "%s%s: %s", n ? "; " : "",
+					      sub.checks[i].what,
+					      sub.checks[i].text);
+	}
+	add(d, level, "master", "%s: %s", conn_display(c), n ? text :
+	    "persistence, eviction policy and cluster_state:ok as above");
+}
+
+/*
+ * Locks live on every master of a cluster: the one we reached is checked
+ * above, the others here, and the cluster must serve every slot.
+ */
+static void check_cluster(struct doctor *d)
+{
+	struct dlock_error err;
+	char state[32];
+	struct conn *c;
+	size_t i;
+
+	cluster_state(d, d->conn, state, sizeof(state));
+	if (router_cluster_open(d->cfg, d->index, &d->router, &err)) {
+		d->router = NULL;
+		add(d, DLOCK_DOCTOR_FAIL, "cluster", "%s", err.msg);
+		return;
+	}
+	for (i = 0;; i++) {
+		if (d->router->ops->master(d->router, i, now_ms() +
+					   d->cfg->connect_timeout_ms, &c,
+					   &err)) {
+			add(d, DLOCK_DOCTOR_FAIL, "cluster",
+			    "cluster_state:%s; %s", state, err.msg);
+			return;
+		}
+		if (!c)
+			break;
+		if (strcmp(conn_display(c), d->seed_display) != 0)
+			check_master(d, c);
+	}
+	add(d, strcmp(state, "ok") ? DLOCK_DOCTOR_FAIL : DLOCK_DOCTOR_OK,
+	    "cluster", "cluster_state:%s, %zu master%s; each lock lives on "
+	    "the master of its hash slot", state, i, i == 1 ? "" : "s");
+}
+
 static int check_scripts(struct doctor *d, const struct facts *f,
 			 struct dlock_error *err)
 {
@@ -641,6 +733,11 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	rc = probe_init(&p, d->cfg->prefix, err);
 	if (rc)
 		return broken(d, "scripts", rc, err);
+	/* In a cluster, on the master of the probe's slot. */
+	if (d->router)
+		d->router->ops->node_for(d->router, p.keys.lock, now_ms() +
+					 d->cfg->connect_timeout_ms, &d->conn,
+					 err);
 	rc = probe_steps(d, &p, &ran, &failed, err);
 	if (rc) {
 		redis_keys_clear(&p.keys);
@@ -660,17 +757,47 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	return 0;
 }
 
+/* A plain URL's server, or the first seed of a cluster URL that answers. */
+static int connect_seed(struct doctor *d, struct dlock_error *err)
+{
+	const struct url *u = d->url;
+	int rc = 0;
+
+	snprintf(d->seed_display, sizeof(d->seed_display), "%s", u->display);
+	if (!u->cluster)
+		return conn_open(d->cfg, d->index, now_ms() +
+				 d->cfg->connect_timeout_ms, &d->conn, err);
+	/* The seed keeps the URL's display: messages name what was given. */
+	d->seed = *u;
+	for (size_t i = 0; i < u->nseeds; i++) {
+		bool v6 = strchr(u->seeds[i].host, ':') != NULL;
+
+		d->seed.host = u->seeds[i].host;
+		d->seed.port = u->seeds[i].port;
+		rc = conn_open_url(d->cfg, &d->seed, now_ms() +
+				   d->cfg->connect_timeout_ms, &d->conn, err);
+		if (rc == 0) {
+			snprintf(d->seed_display, sizeof(d->seed_display),
+				 "%s://%s%s%s:%d", u->tls ? "rediss" : "redis",
+				 v6 ? "[" : "", d->seed.host, v6 ? "]" : "",
+				 d->seed.port);
+			return 0;
+		}
+	}
+	return rc;
+}
+
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err)
 {
-	struct doctor d = { .cfg = cfg, .report = report };
+	struct doctor d = { .cfg = cfg, .index = index, .report = report };
 	struct facts f = { 0 };
+	struct conn *seed;
 	int rc;
 
 	d.url = &cfg->urls[index];
 	d.user = cfg->user ? cfg->user : d.url->user ? d.url->user : "default";
-	rc = conn_open(cfg, index, now_ms() + cfg->connect_timeout_ms,
-		       &d.conn, err);
+	rc = connect_seed(&d, err);
 	if (rc)
 		return broken(&d, "connect", rc, err);
 	rc = check_latency(&d, err);
@@ -685,7 +812,13 @@ int redis_doctor(const struct dlock_config *cfg, size_t index,
 	check_role(&d, &f);
 	check_persistence(&d, &f);
 	check_policy(&d, &f);
+	seed = d.conn;
+	if (f.cluster == 1)
+		check_cluster(&d);
 	rc = check_scripts(&d, &f, err);
+	d.conn = seed;
+	if (d.router)
+		d.router->ops->close(d.router);
 out_close:
 	conn_close(d.conn);
 	return rc;

@@ -240,6 +240,23 @@ static int cmp_status(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * A reply in a pipeline that one call of its own gets right: a cluster's
+ * redirection (a slot that moved since the SCAN) or a missing script.
+ */
+static bool needs_own_call(const redisReply *r)
+{
+	static const char *const codes[] = { "MOVED ", "ASK ", "TRYAGAIN",
+					      "CLUSTERDOWN", "NOSCRIPT" };
+
+	if (r->type != REDIS_REPLY_ERROR)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
+		if (strncmp(r->str, codes[i], strlen(codes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Reads the locks of names[0..n) in one pipelined round trip. */
 static int inspect_batch(struct session *s, char **names, size_t n,
 			 struct dlock_status **out, size_t *count,
@@ -275,9 +292,12 @@ static int inspect_batch(struct session *s, char **names, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dlock_status *st = NULL;
 
-		if (!rc)
+		/* Another node's lock, or a node without the script yet. */
+		if (!rc && needs_own_call(replies[i]))
+			rc = redis_status(s, names[i], &st, err);
+		else if (!rc)
 			rc = reply_error(c, replies[i], "read a lock", err);
-		if (!rc)
+		if (!rc && !st)
 			rc = parse_status(names[i], replies[i], &st, err);
 		if (!rc && st->held)
 			out[(*count)++] = st;
@@ -366,8 +386,8 @@ static int scan_too_long(struct session *s, long calls, int64_t started,
 }
 
 /* The names of the locks matching glob, found with SCAN (never KEYS). */
-static int scan_names(struct session *s, const char *glob, struct names *ns,
-		      struct dlock_error *err)
+static int scan_names(struct session *s, size_t master, const char *glob,
+		      struct names *ns, struct dlock_error *err)
 {
 	char cursor[32] = "0", last[32] = "0";
 	char *pattern = redis_keys_pattern(s->cfg->prefix, glob);
@@ -384,7 +404,12 @@ static int scan_names(struct session *s, const char *glob, struct names *ns,
 		redisReply *r = NULL;
 		struct conn *c;
 
-		rc = session_node(s, pattern, deadline, &c, err);
+		/* A cursor is one node's: every call goes to that master. */
+		rc = session_master(s, master, deadline, &c, err);
+		if (!rc && !c)
+			rc = set_error(err, DLOCK_ECONN, "the cluster of %s "
+				       "changed while listing; try again",
+				       s->cfg->urls[0].display);
 		if (rc)
 			break;
 		rc = conn_call(c, deadline, -1, 6, argv, NULL, &r, err);
@@ -437,21 +462,63 @@ static int read_all(struct session *s, char **names, size_t n,
 	return rc;
 }
 
+/* Adds the held locks of one master to *all. */
+static int list_master(struct session *s, size_t master, const char *glob,
+		       struct dlock_status ***all, size_t *count,
+		       struct dlock_error *err)
+{
+	struct names ns = { 0 };
+	int rc = scan_names(s, master, glob, &ns, err);
+
+	if (!rc && ns.n) {
+		struct dlock_status **grown;
+
+		ns.n = sort_unique(ns.v, ns.n);
+		grown = realloc(*all, (*count + ns.n) * sizeof(**all));
+		if (grown) {
+			*all = grown;
+			rc = read_all(s, ns.v, ns.n, *all, count, err);
+		} else {
+			rc = set_error(err, DLOCK_ENOMEM, "out of memory");
+		}
+	}
+	names_clear(&ns);
+	return rc;
+}
+
+/* Sorts by name; a lock seen on two masters (its slot moved) once. */
+static size_t sort_unique_status(struct dlock_status **all, size_t n)
+{
+	size_t kept = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(all, n, sizeof(*all), cmp_status);
+	for (size_t i = 0; i < n; i++) {
+		if (kept && strcmp(all[kept - 1]->name, all[i]->name) == 0)
+			dlock_status_free(all[i]);
+		else
+			all[kept++] = all[i];
+	}
+	return kept;
+}
+
 int redis_list(struct session *s, const char *glob,
 	       struct dlock_status ***out, size_t *count,
 	       struct dlock_error *err)
 {
 	struct dlock_status **all = NULL;
-	struct names ns = { 0 };
-	int rc = scan_names(s, glob, &ns, err);
+	int rc = 0;
 
-	if (!rc && ns.n) {
-		ns.n = sort_unique(ns.v, ns.n);
-		all = calloc(ns.n, sizeof(*all));
-		rc = all ? read_all(s, ns.v, ns.n, all, count, err) :
-		     set_error(err, DLOCK_ENOMEM, "out of memory");
+	/* Every master of a cluster has its own keys: scan each. */
+	for (size_t m = 0; !rc; m++) {
+		struct conn *c;
+
+		rc = session_master(s, m, session_deadline(s), &c, err);
+		if (rc || !c)
+			break;
+		rc = list_master(s, m, glob, &all, count, err);
 	}
-	names_clear(&ns);
 	if (rc) {
 		for (size_t i = 0; i < *count; i++)
 			dlock_status_free(all[i]);
@@ -459,8 +526,7 @@ int redis_list(struct session *s, const char *glob,
 		*count = 0;
 		return rc;
 	}
-	if (*count)
-		qsort(all, *count, sizeof(*all), cmp_status);
+	*count = sort_unique_status(all, *count);
 	*out = all;
 	return 0;
 }

@@ -18,6 +18,12 @@ int session_node(struct session *s, const char *key, int64_t deadline,
 	return s->router->ops->node_for(s->router, key, deadline, c, err);
 }
 
+int session_master(struct session *s, size_t i, int64_t deadline,
+		   struct conn **c, struct dlock_error *err)
+{
+	return s->router->ops->master(s->router, i, deadline, c, err);
+}
+
 void session_drop(struct session *s, struct conn *c)
 {
 	s->router->ops->drop(s->router, c);
@@ -54,7 +60,8 @@ static int redis_session_open(const struct dlock_config *cfg,
 	if (!s)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	s->cfg = cfg;
-	rc = router_direct_open(cfg, 0, &s->router, err);
+	/* A cluster node, or a standalone server until it says MOVED. */
+	rc = router_cluster_open(cfg, 0, &s->router, err);
 	if (rc) {
 		free(s);
 		return rc;

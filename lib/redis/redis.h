@@ -25,6 +25,13 @@ int64_t session_deadline(const struct session *s);
 int session_node(struct session *s, const char *key, int64_t deadline,
 		 struct conn **c, struct dlock_error *err);
 
+/*
+ * The connection to master number i, for a request that must see them
+ * all (a cluster has several); *c NULL past the last.
+ */
+int session_master(struct session *s, size_t i, int64_t deadline,
+		   struct conn **c, struct dlock_error *err);
+
 /* Forgets c, whose request failed: the next call reconnects. */
 void session_drop(struct session *s, struct conn *c);
 

@@ -18,6 +18,14 @@ struct router_ops {
 	 */
 	int (*node_for)(struct router *r, const char *key, int64_t deadline,
 			struct conn **out, struct dlock_error *err);
+	/*
+	 * The connection to master number i (from 0), for a request that
+	 * must see every master, such as a listing; *out NULL past the
+	 * last. A router that tells masters apart by asking the server
+	 * does so before deadline.
+	 */
+	int (*master)(struct router *r, size_t i, int64_t deadline,
+		      struct conn **out, struct dlock_error *err);
 	/* A request on c failed or left it out of step: forget c. */
 	void (*drop)(struct router *r, struct conn *c);
 	void (*close)(struct router *r);
@@ -30,5 +38,14 @@ struct router {
 /* A router to the one server at URL number index. No I/O. */
 int router_direct_open(const struct dlock_config *cfg, size_t index,
 		       struct router **out, struct dlock_error *err);
+
+/*
+ * A router for URL number index, a cluster node or not: every key goes to
+ * that server until it answers MOVED, which turns on slot routing (the map
+ * from CLUSTER SLOTS). A redis+cluster:// URL routes from the start, asking
+ * its seed nodes in turn. No I/O.
+ */
+int router_cluster_open(const struct dlock_config *cfg, size_t index,
+			struct router **out, struct dlock_error *err);
 
 #endif

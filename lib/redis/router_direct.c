@@ -28,6 +28,13 @@ static int direct_node_for(struct router *r, const char *key,
 	return 0;
 }
 
+static int direct_master(struct router *r, size_t i, int64_t deadline,
+			 struct conn **out, struct dlock_error *err)
+{
+	*out = NULL;
+	return i == 0 ? direct_node_for(r, NULL, deadline, out, err) : 0;
+}
+
 static void direct_drop(struct router *r, struct conn *c)
 {
 	struct direct *d = (struct direct *)r;
@@ -48,6 +55,7 @@ static void direct_close(struct router *r)
 
 static const struct router_ops direct_ops = {
 	.node_for = direct_node_for,
+	.master = direct_master,
 	.drop = direct_drop,
 	.close = direct_close,
 };

@@ -101,8 +101,8 @@ start_redis_tcp c --appendonly yes --cluster-enabled yes \
 doctor cluster doctor --url "redis://127.0.0.1:$PORT_c"
 is "cluster mode: exit 1" 1 "$STATUS"
 like "cluster mode: said" "$OUT" "^ok    server: Redis .*, cluster\$"
-like "cluster mode: warned about redirections" "$OUT" \
-	"^warn  cluster: cluster mode is on.*MOVED/ASK"
+like "cluster mode: a node without slots fails the cluster check" "$OUT" \
+	"^fail  cluster: cluster_state:fail; .*no slots assigned yet"
 unlike "cluster mode: a script refused before it ran leaves no cleanup" \
 	"$OUT" "^warn  cleanup"
 

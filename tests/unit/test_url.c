@@ -297,7 +297,8 @@ static void test_messages(void)
 	       "number from 1 to 65535", "a bad port: the whole message");
 	url_parse("ftp://h", &u, &err);
 	is_str(err.msg, "unsupported URL 'ftp://h'; use "
-	       "redis://[user[:password]@]host[:port][/db], rediss://... or "
+	       "redis://[user[:password]@]host[:port][/db], rediss://..., "
+	       "redis+cluster://host[:port],host[:port]... or "
 	       "unix:///path[?db=N]", "a bad scheme: the whole message");
 	url_parse("redis://h/x", &u, &err);
 	is_str(err.msg, "invalid database number in URL 'redis://h/x': "
@@ -451,6 +452,77 @@ static void test_host_lengths(void)
 	url_clear(&u);
 }
 
+/* redis+cluster://: every seed, the first as host and port. */
+static const struct {
+	const char *text;
+	bool tls;
+	size_t nseeds;
+	const char *hosts[3];
+	int ports[3];
+	const char *user, *password, *display;
+} cluster_good[] = {
+	{ "redis+cluster://a:7000,b:7001,[::1]:7002", false, 3,
+	  { "a", "b", "::1" }, { 7000, 7001, 7002 }, NULL, NULL,
+	  "redis+cluster://a:7000,b:7001,[::1]:7002" },
+	{ "redis+cluster://h", false, 1, { "h" }, { 6379 }, NULL, NULL,
+	  "redis+cluster://h:6379" },
+	{ "redis+cluster://u:hunter2@h1,h2:1/", false, 2, { "h1", "h2" },
+	  { 6379, 1 }, "u", "hunter2", "redis+cluster://u:***@h1:6379,h2:1" },
+	{ "rediss+cluster://:p@h:6380/0", true, 1, { "h" }, { 6380 }, NULL,
+	  "p", "rediss+cluster://:***@h:6380" },
+};
+
+static const struct {
+	const char *text;
+	const char *why;
+} cluster_bad[] = {
+	{ "redis+cluster://a,,b", "empty node" },
+	{ "redis+cluster://a,", "empty node" },
+	{ "redis+cluster://", "empty node" },
+	{ "redis+cluster://a:0,b", "invalid port" },
+	{ "redis+cluster://a,b c", "invalid host" },
+	{ "redis+cluster://a,b/2", "database 0 only" },
+	{ "redis+cluster://a?x=1", "takes no database or query" },
+};
+
+static void test_cluster(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cluster_good); i++) {
+		const char *text = cluster_good[i].text;
+		struct dlock_error err = { 0, "" };
+		struct url u;
+		bool seeds_ok;
+
+		if (!is_int(url_parse(text, &u, &err), 0, "'%s' is accepted",
+			    text)) {
+			diag("message: %s", err.msg);
+			continue;
+		}
+		ok(u.cluster && u.kind == URL_TCP && u.tls ==
+		   cluster_good[i].tls, "'%s': a cluster URL", text);
+		is_int(u.nseeds, cluster_good[i].nseeds, "'%s': seeds", text);
+		seeds_ok = u.nseeds == cluster_good[i].nseeds;
+		for (size_t j = 0; seeds_ok && j < u.nseeds; j++)
+			seeds_ok = strcmp(u.seeds[j].host,
+					  cluster_good[i].hosts[j]) == 0 &&
+				   u.seeds[j].port == cluster_good[i].ports[j];
+		ok(seeds_ok, "'%s': every seed's host and port", text);
+		is_str(u.host, cluster_good[i].hosts[0], "'%s': host", text);
+		is_int(u.port, cluster_good[i].ports[0], "'%s': port", text);
+		is_str(u.user, cluster_good[i].user, "'%s': user", text);
+		is_str(u.password, cluster_good[i].password, "'%s': password",
+		       text);
+		is_str(u.display, cluster_good[i].display, "'%s': display",
+		       text);
+		url_clear(&u);
+		ok(!u.seeds && !u.nseeds && !u.cluster,
+		   "'%s': url_clear() empties the seeds", text);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cluster_bad); i++)
+		check_bad(cluster_bad[i].text, cluster_bad[i].why, NULL);
+	check_bad("redis://a,b", "invalid host", NULL);
+}
+
 int main(void)
 {
 	test_good();
@@ -460,5 +532,6 @@ int main(void)
 	test_no_password_in_messages();
 	test_bad_escapes();
 	test_host_lengths();
+	test_cluster();
 	return done_testing();
 }
