@@ -23,12 +23,16 @@
 
 #include "client.h"
 
-#define RETRY_MIN_MS 50
+#define RETRY_MIN_MS 20
 /*
- * Short: a server that restarted is back within a second or so, and a
- * holder that reconnects late lets a contender in meanwhile.
+ * Short: a holder that reconnects late to a server that restarted leaves
+ * a contender running beside its command until it does. A server that is
+ * down costs nothing (the kernel refuses the connection); one that is
+ * loading answers LOADING without running anything.
  */
-#define RETRY_MAX_MS 250
+#define RETRY_MAX_MS 100
+/* Under --verbose, a failing renewal is told this often at most. */
+#define RETRY_LOG_MS 1000
 
 struct dlock_lease {
 	/* The client lends us its session until dlock_lease_stop(). */
@@ -133,6 +137,7 @@ struct renewal {
 	int64_t last_ok_wall;	/* the last success, for the messages */
 	int watch_fd;		/* from the backend's lease_watch; -1: none */
 	int64_t watch_from;	/* when to start polling watch_fd */
+	int64_t logged_at;	/* the last failure told; 0: none yet */
 	struct dlock_error err;	/* the last failure */
 };
 
@@ -213,9 +218,15 @@ static int watch_server(struct dlock_lease *ls, struct renewal *rn,
 /* A renewal failed: try again after a backoff, within the lease. */
 static void retry_later(struct dlock_lease *ls, struct renewal *rn)
 {
-	lease_log(ls, "renewing lock '%s' failed: %s; retrying",
-		  ls->lock->name, rn->err.msg);
-	rn->next = now_ms() + rn->retry;
+	int64_t now = now_ms();
+
+	if (!rn->logged_at || now - rn->logged_at >= RETRY_LOG_MS) {
+		lease_log(ls, "renewing lock '%s' failed: %s; retrying "
+			  "within %d ms", ls->lock->name, rn->err.msg,
+			  RETRY_MAX_MS);
+		rn->logged_at = now;
+	}
+	rn->next = now + rn->retry;
 	if (rn->next > rn->lease_end)
 		rn->next = rn->lease_end;
 	rn->retry = rn->retry * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : rn->retry * 2;
@@ -233,12 +244,13 @@ static bool renewed(struct dlock_lease *ls, struct renewal *rn,
 	rn->last_ok_wall = wall_ms() - (now_ms() - sent_at);
 	rn->next = sent_at + rn->interval;
 	rn->retry = RETRY_MIN_MS;
+	rn->logged_at = 0;
 	rn->err.msg[0] = '\0';
 	rc = watch_server(ls, rn, &restarted);
 	if (rc == DLOCK_ECANCELED)
 		return false;
 	if (rc == DLOCK_ECONN)
-		rn->next = now_ms() + RETRY_MIN_MS;
+		rn->next = now_ms() + RETRY_MAX_MS;
 	if (restarted)
 		lease_log(ls, "the server restarted (its run_id changed) and "
 			  "still has lock '%s' (it keeps its data): the lease "
@@ -324,7 +336,7 @@ static void *lease_main(void *arg)
 			break;
 		if (w == WAKE_WATCH) {
 			rn.watch_fd = -1;
-			rn.watch_from = now_ms() + RETRY_MIN_MS;
+			rn.watch_from = now_ms() + RETRY_MAX_MS;
 		}
 		if (!renew_once(ls, &rn, w == WAKE_WATCH))
 			break;
