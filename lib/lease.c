@@ -294,7 +294,7 @@ static bool renew_once(struct dlock_lease *ls, struct renewal *rn,
 	}
 	if (res == RENEWED)
 		return renewed(ls, rn, sent_at, woken);
-	/* Only to say why: the renewal has told the backend already. */
+	/* To say why; no I/O, the renewal has asked the server already. */
 	if (watch_server(ls, rn, &restarted) == DLOCK_ECANCELED)
 		return false;
 	declare_lost(ls, rn->last_ok_wall, "%s%s",

@@ -64,6 +64,7 @@ like "... saying that the server restarted and lost the lock" \
 
 # 2. The same over TCP, on the same port.
 start_redis_tcp tcp
+# shellcheck disable=SC2154 # set by start_redis_tcp
 lost_at_once "restart over TCP" t2 "redis://127.0.0.1:$PORT_tcp" \
 	restart_redis_tcp tcp
 like "... saying that the server restarted" "$(cat "$TMP/t2.err")" \
