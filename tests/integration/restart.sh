@@ -28,21 +28,33 @@ pttl_below() {
 	[ -n "$t" ] && [ "$t" -ge 0 ] && [ "$t" -lt "$3" ]
 }
 
+# asked REDIS-CLI-ARGS...: the holder has asked the server who it is (its
+# lease thread runs INFO once the lease starts, beside the command): its
+# connection's last command is INFO until the first renewal. A server
+# killed before that answered could not be named as restarted.
+asked() {
+	redis-cli "$@" client list 2>/dev/null | grep -q ' cmd=info '
+}
+
 # dead PIDFILE: the process it names has exited.
 dead() {
 	! kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-# lost_at_once TITLE TAG URL RESTART... : a holder of lock TAG on URL
-# with a 60 s lease; RESTART (a command) restarts its server; the holder
-# must exit 75 within BOUND seconds. Leaves the message in $TMP/TAG.err.
+# lost_at_once TITLE TAG URL CLI RESTART... : a holder of lock TAG on URL
+# with a 60 s lease; RESTART (a command) restarts its server, which
+# redis-cli reaches with the options in CLI; the holder must exit 75
+# within BOUND seconds. Leaves the message in $TMP/TAG.err.
 lost_at_once() {
 	local title=$1 tag=$2 url=$3 pid start elapsed
-	shift 3
+	local -a cli
+	read -ra cli <<<"$4"
+	shift 4
 	"$DLOCK" --url "$url" run --ttl 60s "$tag" -- \
 		bash -c "$(holder_cmd "$tag")" 2>"$TMP/$tag.err" &
 	pid=$!
 	wait_until "$BOUND" test -s "$TMP/$tag.pid"
+	wait_until "$BOUND" asked "${cli[@]}"
 	start=$(now_ms)
 	"$@"
 	wait_exit "$BOUND" "$pid"
@@ -57,7 +69,7 @@ lost_at_once() {
 # 1. No persistence: the lock is gone, the run_id changed.
 start_redis np
 lost_at_once "restart without persistence" t1 "unix://$TMP/np.sock" \
-	restart_redis np
+	"-s $TMP/np.sock" restart_redis np
 like "... saying that the server restarted and lost the lock" \
 	"$(cat "$TMP/t1.err")" \
 	"^dlock: lost lock 't1': the server restarted \(its run_id changed\) and no longer has it"
@@ -66,7 +78,7 @@ like "... saying that the server restarted and lost the lock" \
 start_redis_tcp tcp
 # shellcheck disable=SC2154 # set by start_redis_tcp
 lost_at_once "restart over TCP" t2 "redis://127.0.0.1:$PORT_tcp" \
-	restart_redis_tcp tcp
+	"-p $PORT_tcp" restart_redis_tcp tcp
 like "... saying that the server restarted" "$(cat "$TMP/t2.err")" \
 	"the server restarted \(its run_id changed\) and no longer has it"
 
@@ -76,6 +88,7 @@ like "... saying that the server restarted" "$(cat "$TMP/t2.err")" \
 	bash -c "$(holder_cmd t3)" 2>"$TMP/t3.err" &
 pid=$!
 wait_until "$BOUND" test -s "$TMP/t3.pid"
+wait_until "$BOUND" asked -s "$TMP/np.sock"
 kill -STOP "$pid"
 restart_redis np
 rcli np set 'dlock:{t3}' someone-else px 60000 >/dev/null
@@ -95,6 +108,7 @@ start_redis aof "${AOF[@]}"
 	bash -c "$(holder_cmd t4)" 2>"$TMP/t4.err" &
 pid=$!
 wait_until "$BOUND" test -s "$TMP/t4.pid"
+wait_until "$BOUND" asked -s "$TMP/aof.sock"
 owner=$(rcli aof get 'dlock:{t4}')
 full=$(rcli aof pttl 'dlock:{t4}')
 # Let the time to live fall first, so that a renewal shows.
@@ -156,7 +170,7 @@ unlike "... with no loss" "$(cat "$TMP/t5.err")" "lost lock"
 NOINFO=(--user default on nopass '~*' '&*' '+@all' '-info')
 start_redis acl "${NOINFO[@]}"
 lost_at_once "restart, INFO refused by the ACL" t6 "unix://$TMP/acl.sock" \
-	restart_redis acl "${NOINFO[@]}"
+	"-s $TMP/acl.sock" restart_redis acl "${NOINFO[@]}"
 like "... the server no longer has it" "$(cat "$TMP/t6.err")" \
 	"lost lock 't6': the server no longer has it"
 unlike "... no run_id claimed" "$(cat "$TMP/t6.err")" "run_id"
