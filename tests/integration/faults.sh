@@ -91,8 +91,10 @@ wait "$REDIS_PID_np" 2>/dev/null
 start_redis np --appendonly no
 wait_exit 20 "$pid"
 is "restart without persistence: exit 75" 75 "$WAIT_STATUS"
-like "... because the server restarted and no longer has the lock" \
-	"$(cat "$TMP/err")" "server restarted \(its run_id changed\) and no longer has it"
+# Named as a restart only if the holder had learnt the first server's
+# run_id before the kill; restart.sh waits for that, this test need not.
+like "... because the server no longer has the lock" "$(cat "$TMP/err")" \
+	"no longer has it"
 
 # 5. While waiting: the server goes away and comes back; a waiter with -w
 # keeps trying and says why with --verbose.
