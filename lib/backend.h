@@ -25,8 +25,11 @@
 
 #include "lock.h"
 
-/* Bumped when an operation changes; backend_for() checks it. */
-#define BACKEND_OPS_VERSION 1
+/*
+ * Bumped when an operation changes; backend_for() checks it.
+ * 2: lease_watch.
+ */
+#define BACKEND_OPS_VERSION 2
 
 enum backend_caps {
 	CAP_FIFO = 1u << 0,		/* waiters take turns in arrival order */
@@ -90,6 +93,23 @@ enum renew_result {
 	RENEW_TAKEN_OVER,	/* someone else holds it */
 };
 
+/* What the lease thread watches between renewals (lease_watch). */
+struct lease_watch {
+	/*
+	 * Becomes readable (or reports POLLHUP or POLLERR) when the
+	 * connection the lease is renewed on breaks or the server says
+	 * something unasked: the lease thread then renews at once, and the
+	 * renewal reconnects. -1: nothing to watch, renew at the ticks.
+	 */
+	int fd;
+	/*
+	 * Since the previous call, the renewals have reached another
+	 * instance of the server than before (Redis: its run_id changed): it
+	 * restarted, or another took its address.
+	 */
+	bool restarted;
+};
+
 /* What a blocked wait does while it blocks. */
 struct wait_hooks {
 	int cancel_fd;		/* readable: give up with DLOCK_ECANCELED */
@@ -138,10 +158,25 @@ struct backend_ops {
 		    const struct wait_hooks *hooks, struct dlock_error *err);
 	/* Takes us out of the queue; a failure only delays the others. */
 	void (*leave)(struct session *s, struct dlock_lock *lock);
-	/* Extends the lease by lock->expiry_ms, sent before deadline. */
+	/*
+	 * Extends the lease by lock->expiry_ms, sent before deadline. A
+	 * connection that broke while idle is replaced first.
+	 */
 	int (*renew)(struct session *s, struct dlock_lock *lock,
 		     int64_t deadline, int cancel_fd,
 		     enum renew_result *res, struct dlock_error *err);
+	/*
+	 * Optional: NULL leaves the lease thread to renew at its ticks only.
+	 * Called by the lease thread when the lease starts and after every
+	 * renewal that was answered, before deadline, with cancel_fd as for
+	 * renew; fills *w. The first call may ask the server who it is (a
+	 * server that will not say is no error: then restarted stays false);
+	 * later ones only report what the renewals learnt. DLOCK_ECONN:
+	 * the connection broke; renew at once.
+	 */
+	int (*lease_watch)(struct session *s, struct dlock_lock *lock,
+			   int64_t deadline, int cancel_fd,
+			   struct lease_watch *w, struct dlock_error *err);
 	/* Lets go of the lock; *was_ours is false when it was not ours. */
 	int (*release)(struct session *s, struct dlock_lock *lock,
 		       bool *was_ours, struct dlock_error *err);

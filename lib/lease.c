@@ -5,8 +5,14 @@
  * end always falls before the server's expiry. Failures are retried on a
  * fresh connection until that end; past it, or when the server says the
  * lock is not ours, the lease is lost and the event descriptor fires.
+ *
+ * Between renewals the thread watches the connection too, when the
+ * backend offers it (lease_watch): a server that restarted closed it, and
+ * waiting for the next tick (a third of the lease) to find the lock gone
+ * would leave a new holder running beside the command all that time.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +23,16 @@
 
 #include "client.h"
 
-#define RETRY_MIN_MS 50
-#define RETRY_MAX_MS 1000
+#define RETRY_MIN_MS 20
+/*
+ * Short: a holder that reconnects late to a server that restarted leaves
+ * a contender running beside its command until it does. A server that is
+ * down costs nothing (the kernel refuses the connection); one that is
+ * loading answers LOADING without running anything.
+ */
+#define RETRY_MAX_MS 100
+/* Under --verbose, a failing renewal is told this often at most. */
+#define RETRY_LOG_MS 1000
 
 struct dlock_lease {
 	/* The client lends us its session until dlock_lease_stop(). */
@@ -28,13 +42,14 @@ struct dlock_lease {
 	struct dlock_lease_opts opts;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	int event_fd;
 	/* Under mu: */
-	bool stop;
 	bool lost;
 	struct dlock_error why;
-	/* Readable once stop is set, to cut short a renewal in flight. */
+	/*
+	 * Readable once dlock_lease_stop() is called: ends the thread's
+	 * sleep, and cuts short a renewal in flight.
+	 */
 	int stop_fd;
 };
 
@@ -70,23 +85,6 @@ static void format_wall(int64_t ms, char *buf, size_t size)
 	localtime_r(&secs, &tm);
 	snprintf(buf, size, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min,
 		 tm.tm_sec, (int)(ms % 1000));
-}
-
-/* Sleeps until deadline or until stopped; returns true when stopped. */
-static bool sleep_until(struct dlock_lease *ls, int64_t deadline)
-{
-	bool stop;
-
-	pthread_mutex_lock(&ls->mu);
-	while (!ls->stop && now_ms() < deadline) {
-		struct timespec ts = { deadline / 1000,
-				       (deadline % 1000) * 1000000L };
-
-		pthread_cond_timedwait(&ls->cv, &ls->mu, &ts);
-	}
-	stop = ls->stop;
-	pthread_mutex_unlock(&ls->mu);
-	return stop;
 }
 
 /* Ends the lease with why, and fires the event descriptor. */
@@ -129,63 +127,219 @@ static void declare_lost(struct dlock_lease *ls, int64_t last_ok_wall,
 		  (double)(wall_ms() - last_ok_wall) / 1000);
 }
 
+/* What the renewal thread keeps from one renewal to the next. */
+struct renewal {
+	int64_t interval;	/* between renewals: a third of the lease */
+	int64_t retry;		/* the wait after the next failure */
+	int64_t lease_end;	/* the local end of the lease */
+	int64_t next;		/* the next renewal, at the latest */
+	int64_t hold_end;	/* --max-hold; NO_DEADLINE without */
+	int64_t last_ok_wall;	/* the last success, for the messages */
+	int watch_fd;		/* from the backend's lease_watch; -1: none */
+	int64_t watch_from;	/* when to start polling watch_fd */
+	int64_t logged_at;	/* the last failure told; 0: none yet */
+	struct dlock_error err;	/* the last failure */
+};
+
+enum wake { WAKE_STOP, WAKE_TICK, WAKE_WATCH };
+
+/*
+ * Sleeps until deadline, until stopped, or until the watched descriptor
+ * fires. It is polled from watch_from on only, so that a server that
+ * keeps closing our connections cannot make us spin.
+ */
+static enum wake wait_event(struct dlock_lease *ls, const struct renewal *rn,
+			    int64_t deadline)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = ls->stop_fd, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+	};
+
+	for (;;) {
+		int64_t now = now_ms(), until = deadline;
+		bool watching = rn->watch_fd >= 0 && now >= rn->watch_from;
+
+		if (rn->watch_fd >= 0 && !watching && rn->watch_from < until)
+			until = rn->watch_from;
+		pfd[1].fd = watching ? rn->watch_fd : -1;
+		if (poll(pfd, 2, now >= until ? 0 : ms_until(until)) < 0) {
+			/* EINTR, or no memory for poll: look again soon. */
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+			continue;
+		}
+		if (pfd[0].revents)
+			return WAKE_STOP;
+		if (pfd[1].revents)
+			return WAKE_WATCH;
+		if (now_ms() >= deadline)
+			return WAKE_TICK;
+	}
+}
+
+/* A request's deadline: the connect timeout, within the lease. */
+static int64_t request_deadline(const struct dlock_lease *ls,
+				const struct renewal *rn)
+{
+	int64_t deadline = now_ms() + ls->client->cfg->connect_timeout_ms;
+
+	return deadline < rn->lease_end ? deadline : rn->lease_end;
+}
+
+/*
+ * Asks the backend what to watch until the next renewal, and whether the
+ * server restarted since it was last asked. Returns 0 or the backend's
+ * code: DLOCK_ECONN means the connection broke, so renew soon.
+ */
+static int watch_server(struct dlock_lease *ls, struct renewal *rn,
+			bool *restarted)
+{
+	const struct backend_ops *ops = ls->client->ops;
+	struct lease_watch w = { .fd = -1 };
+	struct dlock_error err;
+	int rc;
+
+	*restarted = false;
+	rn->watch_fd = -1;
+	if (!ops->lease_watch)
+		return 0;
+	rc = ops->lease_watch(ls->session, ls->lock, request_deadline(ls, rn),
+			      ls->stop_fd, &w, &err);
+	if (rc && rc != DLOCK_ECANCELED)
+		lease_log(ls, "cannot watch the connection of lock '%s': %s",
+			  ls->lock->name, err.msg);
+	if (rc)
+		return rc;
+	rn->watch_fd = w.fd;
+	*restarted = w.restarted;
+	return 0;
+}
+
+/* A renewal failed: try again after a backoff, within the lease. */
+static void retry_later(struct dlock_lease *ls, struct renewal *rn)
+{
+	int64_t now = now_ms();
+
+	if (!rn->logged_at || now - rn->logged_at >= RETRY_LOG_MS) {
+		lease_log(ls, "renewing lock '%s' failed: %s; retrying "
+			  "within %d ms", ls->lock->name, rn->err.msg,
+			  RETRY_MAX_MS);
+		rn->logged_at = now;
+	}
+	rn->next = now + rn->retry;
+	if (rn->next > rn->lease_end)
+		rn->next = rn->lease_end;
+	rn->retry = rn->retry * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : rn->retry * 2;
+}
+
+/* The renewal sent at sent_at succeeded; woken: the watch asked for it. */
+static bool renewed(struct dlock_lease *ls, struct renewal *rn,
+		    int64_t sent_at, bool woken)
+{
+	const char *name = ls->lock->name;
+	bool restarted;
+	int rc;
+
+	rn->lease_end = lease_end_from(sent_at, ls->lock->ttl_ms);
+	rn->last_ok_wall = wall_ms() - (now_ms() - sent_at);
+	rn->next = sent_at + rn->interval;
+	rn->retry = RETRY_MIN_MS;
+	rn->logged_at = 0;
+	rn->err.msg[0] = '\0';
+	rc = watch_server(ls, rn, &restarted);
+	if (rc == DLOCK_ECANCELED)
+		return false;
+	if (rc == DLOCK_ECONN)
+		rn->next = now_ms() + RETRY_MAX_MS;
+	if (restarted)
+		lease_log(ls, "the server restarted (its run_id changed) and "
+			  "still has lock '%s' (it keeps its data): the lease "
+			  "goes on", name);
+	else if (woken)
+		lease_log(ls, "the connection that renews lock '%s' was "
+			  "closed (by the server or the network); renewed at "
+			  "once on a new connection", name);
+	return true;
+}
+
+/* One renewal and what follows from it; false once the lease is over. */
+static bool renew_once(struct dlock_lease *ls, struct renewal *rn,
+		       bool woken)
+{
+	struct dlock_lock *l = ls->lock;
+	int64_t sent_at = now_ms();
+	enum renew_result res;
+	bool restarted;
+	int rc;
+
+	if (sent_at >= rn->hold_end) {
+		/* Not a loss: the lock is still ours, by design. */
+		end_lease(ls, "lock '%s' ran past --max-hold %.3gs", l->name,
+			  (double)ls->opts.max_hold_ms / 1000);
+		return false;
+	}
+	if (sent_at >= rn->lease_end) {
+		declare_lost(ls, rn->last_ok_wall, "no renewal succeeded in "
+			     "time (last error: %s)",
+			     rn->err.msg[0] ? rn->err.msg : "none");
+		return false;
+	}
+	rc = ls->client->ops->renew(ls->session, l, request_deadline(ls, rn),
+				    ls->stop_fd, &res, &rn->err);
+	if (rc == DLOCK_ECANCELED)
+		return false;	/* stopped while renewing */
+	if (rc) {
+		retry_later(ls, rn);
+		return true;
+	}
+	if (res == RENEWED)
+		return renewed(ls, rn, sent_at, woken);
+	/* To say why; no I/O, the renewal has asked the server already. */
+	if (watch_server(ls, rn, &restarted) == DLOCK_ECANCELED)
+		return false;
+	declare_lost(ls, rn->last_ok_wall, "%s%s",
+		     restarted ? "the server restarted (its run_id changed) "
+				 "and " : "",
+		     res == RENEW_GONE ? restarted ? "no longer has it" :
+		     "the server no longer has it (expired, deleted, or the "
+		     "server lost its data)" : "another owner holds it now");
+	return false;
+}
+
 static void *lease_main(void *arg)
 {
 	struct dlock_lease *ls = arg;
 	struct dlock_lock *l = ls->lock;
-	const struct backend_ops *ops = ls->client->ops;
-	int64_t interval = l->ttl_ms / 3, retry = RETRY_MIN_MS;
-	int64_t lease_end = l->lease_end, next = l->acquired_at + interval;
-	int64_t last_ok_wall = wall_ms() - (now_ms() - l->acquired_at);
-	int64_t hold_end = ls->opts.max_hold_ms > 0 ?
-			   l->acquired_at + ls->opts.max_hold_ms : NO_DEADLINE;
-	struct dlock_error err = { 0 };
+	struct renewal rn = {
+		.interval = l->ttl_ms / 3,
+		.retry = RETRY_MIN_MS,
+		.lease_end = l->lease_end,
+		.next = l->acquired_at + l->ttl_ms / 3,
+		.hold_end = ls->opts.max_hold_ms > 0 ?
+			    l->acquired_at + ls->opts.max_hold_ms :
+			    NO_DEADLINE,
+		.last_ok_wall = wall_ms() - (now_ms() - l->acquired_at),
+		.watch_fd = -1,
+	};
+	bool restarted;
+	int rc = watch_server(ls, &rn, &restarted);
 
-	while (!sleep_until(ls, next < hold_end ? next : hold_end)) {
-		int64_t sent_at = now_ms(), deadline;
-		enum renew_result res;
-		int rc;
+	if (rc == DLOCK_ECANCELED)
+		return NULL;
+	if (rc == DLOCK_ECONN)
+		rn.next = now_ms();	/* broken already: renew at once */
+	for (;;) {
+		int64_t until = rn.next < rn.hold_end ? rn.next : rn.hold_end;
+		enum wake w = wait_event(ls, &rn, until);
 
-		if (sent_at >= hold_end) {
-			/* Not a loss: the lock is still ours, by design. */
-			end_lease(ls, "lock '%s' ran past --max-hold %.3gs",
-				  l->name, (double)ls->opts.max_hold_ms / 1000);
+		if (w == WAKE_STOP)
 			break;
+		if (w == WAKE_WATCH) {
+			rn.watch_fd = -1;
+			rn.watch_from = now_ms() + RETRY_MAX_MS;
 		}
-		if (sent_at >= lease_end) {
-			declare_lost(ls, last_ok_wall, "no renewal succeeded "
-				     "in time (last error: %s)",
-				     err.msg[0] ? err.msg : "none");
+		if (!renew_once(ls, &rn, w == WAKE_WATCH))
 			break;
-		}
-		deadline = sent_at + ls->client->cfg->connect_timeout_ms;
-		if (deadline > lease_end)
-			deadline = lease_end;
-		rc = ops->renew(ls->session, l, deadline, ls->stop_fd, &res,
-				&err);
-		if (rc == 0 && res == RENEWED) {
-			lease_end = lease_end_from(sent_at, l->ttl_ms);
-			last_ok_wall = wall_ms() - (now_ms() - sent_at);
-			next = sent_at + interval;
-			retry = RETRY_MIN_MS;
-			err.msg[0] = '\0';
-			continue;
-		}
-		if (rc == DLOCK_ECANCELED)
-			break;	/* stopped while renewing */
-		if (rc == 0) {
-			declare_lost(ls, last_ok_wall, res == RENEW_GONE ?
-				     "the server no longer has it (expired, "
-				     "deleted, or the server lost its data)" :
-				     "another owner holds it now");
-			break;
-		}
-		lease_log(ls, "renewing lock '%s' failed: %s; retrying",
-			  l->name, err.msg);
-		next = now_ms() + retry;
-		if (next > lease_end)
-			next = lease_end;
-		retry = retry * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry * 2;
 	}
 	return NULL;
 }
@@ -196,7 +350,6 @@ int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 {
 	struct dlock_lease *ls;
 	struct session *session = client_session(d, err);
-	pthread_condattr_t ca;
 	int rc;
 
 	if (!session)
@@ -215,13 +368,8 @@ int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		goto out_close;
 	}
 	pthread_mutex_init(&ls->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ls->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	rc = pthread_create(&ls->thread, NULL, lease_main, ls);
 	if (rc) {
-		pthread_cond_destroy(&ls->cv);
 		pthread_mutex_destroy(&ls->mu);
 		rc = set_error(err, DLOCK_ESYS, "cannot start the renewal "
 			       "thread: %s", strerror(rc));
@@ -263,10 +411,6 @@ void dlock_lease_stop(struct dlock_lease *ls)
 
 	if (!ls)
 		return;
-	pthread_mutex_lock(&ls->mu);
-	ls->stop = true;
-	pthread_cond_signal(&ls->cv);
-	pthread_mutex_unlock(&ls->mu);
 	if (write(ls->stop_fd, &one, sizeof(one)) < 0) {
 		/* Cannot fail on a fresh eventfd; the join is bounded anyway. */
 	}
@@ -274,7 +418,6 @@ void dlock_lease_stop(struct dlock_lease *ls)
 	ls->client->session = ls->session;
 	close(ls->event_fd);
 	close(ls->stop_fd);
-	pthread_cond_destroy(&ls->cv);
 	pthread_mutex_destroy(&ls->mu);
 	free(ls);
 }

@@ -151,6 +151,40 @@ start_redis_tcp() {
 	exit 1
 }
 
+# restart_redis NAME [options...]: kills server NAME with -9, as a crash
+# would, and starts a new one on the same unix socket; give the options of
+# start_redis again. The new server has a new run_id.
+restart_redis() {
+	local name=$1 pid
+	shift
+	eval "pid=\$REDIS_PID_$name"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	start_redis "$name" "$@"
+}
+
+# restart_redis_tcp NAME [options...]: the same for a start_redis_tcp server,
+# on the same port.
+restart_redis_tcp() {
+	local name=$1 pid port
+	shift
+	eval "pid=\$REDIS_PID_$name port=\$PORT_$name"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
+		--save '' --appendonly no --dbfilename "$name.rdb" \
+		--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
+	pid=$!
+	track "$pid"
+	eval "REDIS_PID_$name=$pid"
+	if ! wait_until 10 redis_up "$port" "$pid" ||
+	    ! kill -0 "$pid" 2>/dev/null; then
+		echo "Bail out! redis-server $name did not start again on" \
+			"port $port ($(tail -n 3 "$TMP/$name.log" 2>/dev/null))"
+		exit 1
+	fi
+}
+
 redis_up() {
 	kill -0 "$2" 2>/dev/null || return 0	# died: stop waiting
 	redis-cli -p "$1" ping >/dev/null 2>&1

@@ -388,13 +388,15 @@ struct dlock_lease_opts {
 };
 
 /*
- * Starts renewing lock every ttl/3 from a thread of its own, on the
- * client's session, which the thread has until dlock_lease_stop(): d may
- * not be used meanwhile (its calls fail with DLOCK_EUSAGE), and must
- * outlive the lease. The lease is lost when no renewal has succeeded by
- * its local end (which falls before the server's expiry), when the server
- * says the lock is not ours, or at max_hold_ms. The lock must stay alive
- * until dlock_lease_stop(). Returns 0 or a DLOCK_E* code.
+ * Starts renewing lock every ttl/3 from a thread of its own, and at once
+ * when the connection breaks (a server that restarted is found as soon as
+ * it is back), on the client's session, which the thread has until
+ * dlock_lease_stop(): d may not be used meanwhile (its calls fail with
+ * DLOCK_EUSAGE), and must outlive the lease. The lease is lost when no
+ * renewal has succeeded by its local end (which falls before the server's
+ * expiry), when the server says the lock is not ours, or at max_hold_ms.
+ * The lock must stay alive until dlock_lease_stop(). Returns 0 or a
+ * DLOCK_E* code.
  */
 int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		      const struct dlock_lease_opts *opts,

@@ -40,19 +40,66 @@ int call_acquire(struct conn *c, const struct redis_keys *k,
 			  (int)ARRAY_SIZE(args), args, deadline, -1, r, err);
 }
 
+/* The renew script's KEYS and ARGV, for EVALSHA and EVAL alike. */
+#define RENEW_KEYS 4
+#define RENEW_ARGS 3
+
+static void renew_args(const struct redis_keys *k, const char *owner,
+		       const char *expiry, const char *mode,
+		       const char *keys[RENEW_KEYS],
+		       const char *args[RENEW_ARGS])
+{
+	keys[0] = k->lock;
+	keys[1] = k->holder;
+	keys[2] = k->holders;
+	keys[3] = k->kind;
+	args[0] = owner;
+	args[1] = expiry;
+	args[2] = mode;
+}
+
 int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
 	       redisReply **r, struct dlock_error *err)
 {
 	char expiry[24];
 	const char mode_text[2] = { mode, '\0' };
-	const char *keys[] = { k->lock, k->holder, k->holders, k->kind };
-	const char *args[] = { owner, expiry, mode_text };
+	const char *keys[RENEW_KEYS], *args[RENEW_ARGS];
 
 	snprintf(expiry, sizeof(expiry), "%lld", (long long)expiry_ms);
-	return script_run(c, &script_renew, (int)ARRAY_SIZE(keys), keys,
-			  (int)ARRAY_SIZE(args), args, deadline, cancel_fd, r,
-			  err);
+	renew_args(k, owner, expiry, mode_text, keys, args);
+	return script_run(c, &script_renew, RENEW_KEYS, keys, RENEW_ARGS,
+			  args, deadline, cancel_fd, r, err);
+}
+
+int call_renew_identify(struct conn *c, const struct redis_keys *k,
+			const char *owner, int64_t expiry_ms, char mode,
+			int64_t deadline, int cancel_fd, redisReply **info,
+			redisReply **r, struct dlock_error *err)
+{
+	char expiry[24], nkeys[4];
+	const char mode_text[2] = { mode, '\0' };
+	const char *info_argv[] = { "INFO", "server" };
+	const char *eval[3 + RENEW_KEYS + RENEW_ARGS] = {
+		"EVAL", script_body(&script_renew), nkeys
+	};
+	const char **argvs[] = { info_argv, eval };
+	const int argcs[] = { (int)ARRAY_SIZE(info_argv),
+			      (int)ARRAY_SIZE(eval) };
+	redisReply *replies[2];
+	int rc;
+
+	snprintf(expiry, sizeof(expiry), "%lld", (long long)expiry_ms);
+	snprintf(nkeys, sizeof(nkeys), "%d", RENEW_KEYS);
+	renew_args(k, owner, expiry, mode_text, eval + 3,
+		   eval + 3 + RENEW_KEYS);
+	rc = conn_pipeline_cancel(c, deadline, cancel_fd, 2, argcs, argvs,
+				  replies, err);
+	if (rc)
+		return rc;
+	*info = replies[0];
+	*r = replies[1];
+	return 0;
 }
 
 int call_release(struct conn *c, const struct redis_keys *k,

@@ -35,6 +35,16 @@ int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
 	       redisReply **r, struct dlock_error *err);
 
+/*
+ * The renewal on a new connection: INFO server (for the run_id) and the
+ * renew script, in one round trip. The script goes by EVAL, as a server
+ * that restarted has no script cached. Returns 0 with both raw replies.
+ */
+int call_renew_identify(struct conn *c, const struct redis_keys *k,
+			const char *owner, int64_t expiry_ms, char mode,
+			int64_t deadline, int cancel_fd, redisReply **info,
+			redisReply **r, struct dlock_error *err);
+
 int call_release(struct conn *c, const struct redis_keys *k,
 		 const char *owner, char mode, int64_t deadline,
 		 redisReply **r, struct dlock_error *err);

@@ -14,6 +14,7 @@ struct conn {
 	const struct url *url;
 	const char *user;
 	bool broken;
+	bool identified;
 	void (*tick)(void *arg);
 	void *tick_arg;
 	int tick_ms;
@@ -328,6 +329,14 @@ int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
 		  const int *argcs, const char ***argvs,
 		  redisReply **replies, struct dlock_error *err)
 {
+	return conn_pipeline_cancel(c, deadline, -1, n, argcs, argvs, replies,
+				    err);
+}
+
+int conn_pipeline_cancel(struct conn *c, int64_t deadline, int cancel_fd,
+			 size_t n, const int *argcs, const char ***argvs,
+			 redisReply **replies, struct dlock_error *err)
+{
 	char *buf = NULL;
 	size_t len = 0, i;
 	int rc = 0;
@@ -355,13 +364,42 @@ int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
 	rc = send_all(c, buf, len, deadline, err);
 	free(buf);
 	for (i = 0; i < n && !rc; i++)
-		rc = read_reply(c, deadline, -1, &replies[i], err);
+		rc = read_reply(c, deadline, cancel_fd, &replies[i], err);
 	if (rc)
 		for (i = 0; i < n; i++) {
 			freeReplyObject(replies[i]);
 			replies[i] = NULL;
 		}
 	return rc;
+}
+
+int conn_fd(const struct conn *c)
+{
+	return c->t->fd;
+}
+
+bool conn_stale(const struct conn *c)
+{
+	struct pollfd pfd = { .fd = c->t->fd, .events = POLLIN };
+	int rc;
+
+	if (c->broken)
+		return true;
+	do
+		rc = poll(&pfd, 1, 0);
+	while (rc < 0 && errno == EINTR);
+	/* Nothing is asked on an idle connection: any event is bad news. */
+	return rc != 0;
+}
+
+bool conn_identified(const struct conn *c)
+{
+	return c->identified;
+}
+
+void conn_set_identified(struct conn *c)
+{
+	c->identified = true;
 }
 
 static bool starts_with(const char *s, const char *prefix)

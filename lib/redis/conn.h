@@ -69,6 +69,28 @@ int conn_pipeline(struct conn *c, int64_t deadline, size_t n,
 		  const int *argcs, const char ***argvs,
 		  redisReply **replies, struct dlock_error *err);
 
+/* The same, ending with DLOCK_ECANCELED when cancel_fd becomes readable. */
+int conn_pipeline_cancel(struct conn *c, int64_t deadline, int cancel_fd,
+			 size_t n, const int *argcs, const char ***argvs,
+			 redisReply **replies, struct dlock_error *err);
+
+/* The descriptor to poll(2) for the server's end of the connection. */
+int conn_fd(const struct conn *c);
+
+/*
+ * Whether an idle connection is of no more use: the server closed it, or
+ * sent what nobody asked for (a request would read it as its answer).
+ * No blocking I/O.
+ */
+bool conn_stale(const struct conn *c);
+
+/*
+ * Whether the server on c has been asked who it is (its run_id); a new
+ * connection has not.
+ */
+bool conn_identified(const struct conn *c);
+void conn_set_identified(struct conn *c);
+
 /*
  * While conn_call() waits for a reply with a cancel descriptor (a blocking
  * command), calls fn every every_ms. fn NULL turns it off.

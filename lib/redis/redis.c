@@ -374,27 +374,51 @@ static void redis_leave(struct session *s, struct dlock_lock *lock)
 	freeReplyObject(r);
 }
 
+/*
+ * The connection to renew on. One that broke while idle (the server
+ * restarted, or dropped us) is replaced first: a renewal sent on it would
+ * fail and wait out a retry before reconnecting.
+ */
+static int renew_node(struct session *s, const char *key, int64_t deadline,
+		      struct conn **c, struct dlock_error *err)
+{
+	int rc = session_node(s, key, deadline, c, err);
+
+	if (rc || !conn_stale(*c))
+		return rc;
+	session_drop(s, *c);
+	return session_node(s, key, deadline, c, err);
+}
+
 static int redis_renew(struct session *s, struct dlock_lock *lock,
 		       int64_t deadline, int cancel_fd,
 		       enum renew_result *res, struct dlock_error *err)
 {
 	const struct redis_keys *k = &lock->impl->keys;
-	redisReply *r = NULL;
+	char mode = redis_mode_char(lock->mode);
+	redisReply *r = NULL, *info = NULL;
 	struct conn *c;
-	int rc = session_node(s, k->lock, deadline, &c, err);
+	int rc = renew_node(s, k->lock, deadline, &c, err);
 
 	if (rc)
 		return rc;
-	rc = call_renew(c, k, lock->owner, lock->expiry_ms,
-			redis_mode_char(lock->mode), deadline, cancel_fd, &r,
-			err);
+	if (session_wants_run_id(s, c))
+		rc = call_renew_identify(c, k, lock->owner, lock->expiry_ms,
+					 mode, deadline, cancel_fd, &info, &r,
+					 err);
+	else
+		rc = call_renew(c, k, lock->owner, lock->expiry_ms, mode,
+				deadline, cancel_fd, &r, err);
 	rc = session_done(s, c, rc, r, "run the renew script", err);
 	if (!rc && (r->type != REDIS_REPLY_INTEGER || r->integer < -1 ||
 		    r->integer > 1))
 		rc = session_bad_reply(s, c, "renew", err);
+	if (!rc && info)
+		session_learn_run_id(s, c, info);
 	if (!rc)
 		*res = r->integer == 1 ? RENEWED : r->integer == 0 ?
 		       RENEW_GONE : RENEW_TAKEN_OVER;
+	freeReplyObject(info);
 	freeReplyObject(r);
 	return rc;
 }
@@ -437,6 +461,7 @@ const struct backend_ops redis_backend = {
 	.wait = redis_wait,
 	.leave = redis_leave,
 	.renew = redis_renew,
+	.lease_watch = redis_lease_watch,
 	.release = redis_release,
 	.status = redis_status,
 	.list = redis_list,

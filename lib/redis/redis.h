@@ -6,12 +6,20 @@
 #include "calls.h"
 #include "router.h"
 
+/* A server's run_id (INFO server): 40 hex digits, new at each start. */
+#define RUN_ID_LEN 40
+
 struct session {
 	const struct dlock_config *cfg;
 	struct router *router;
 	bool reached;		/* a server has answered */
 	/* Redis before 6.0 takes whole seconds only as BLPOP's time-out. */
 	bool whole_second_timeouts;
+	/* For the lease thread (lib/redis/watch.c): */
+	bool watching;		/* ask each new connection for the run_id */
+	bool no_run_id;		/* the server will not say (ACL, renamed) */
+	bool restarted;		/* the run_id changed; not reported yet */
+	char run_id[RUN_ID_LEN + 1];	/* the last one seen; "" if none */
 };
 
 struct backend_lock {
@@ -47,6 +55,28 @@ int session_done(struct session *s, struct conn *c, int rc,
 /* Reports a reply of the wrong shape and drops the connection. */
 int session_bad_reply(struct session *s, struct conn *c, const char *what,
 		      struct dlock_error *err);
+
+/* lib/redis/watch.c: what the lease thread watches. */
+int redis_lease_watch(struct session *s, struct dlock_lock *lock,
+		      int64_t deadline, int cancel_fd, struct lease_watch *w,
+		      struct dlock_error *err);
+
+/* Whether a renewal on c should ask the server's run_id as well. */
+bool session_wants_run_id(const struct session *s, const struct conn *c);
+
+/*
+ * Takes the reply to INFO server on c: notes the run_id and whether it
+ * changed. A server that will not say (an error, no run_id) is no error.
+ */
+void session_learn_run_id(struct session *s, struct conn *c,
+			  const redisReply *r);
+
+/*
+ * Finds the run_id line in the text of an INFO reply (pure): true with
+ * the 40 hex digits and a NUL in out.
+ */
+bool redis_parse_run_id(const char *text, size_t len,
+			char out[RUN_ID_LEN + 1]);
 
 /* lib/redis/inspect.c: the backend's status, list and by-owner calls. */
 int redis_status(struct session *s, const char *name,

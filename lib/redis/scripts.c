@@ -52,6 +52,11 @@ const char *script_sha(struct script *s)
 	return s->sha;
 }
 
+const char *script_body(struct script *s)
+{
+	return s->body;
+}
+
 int script_run(struct conn *c, struct script *s, int nkeys,
 	       const char **keys, int nargs, const char **args,
 	       int64_t deadline, int cancel_fd, redisReply **reply,

@@ -42,6 +42,9 @@ extern struct script script_force_release;
 /* The script's SHA-1, for pipelining EVALSHA calls. */
 const char *script_sha(struct script *s);
 
+/* The script's text, for EVAL where the server surely lacks it. */
+const char *script_body(struct script *s);
+
 /*
  * Runs a script by EVALSHA, falling back to EVAL when the server does not
  * have it cached. Returns 0 with the reply, which may be an error reply;

@@ -44,3 +44,4 @@ wait "$holder"
 
 "$(dirname "$0")/lost.sh" 10 2s
 "$(dirname "$0")/handoff.sh" 10 24
+"$(dirname "$0")/restart.sh" 20 1000

@@ -288,6 +288,7 @@ static const struct backend_ops mem_backend = {
 	.wait = mem_wait,
 	.leave = mem_leave,
 	.renew = mem_renew,
+	/* No lease_watch: optional, and nothing here can break unseen. */
 	.release = mem_release,
 	.status = mem_status,
 	.list = mem_list,
