@@ -121,7 +121,7 @@ start_redis() {
 	local pid=$!
 	track "$pid"
 	eval "REDIS_PID_$name=$pid"
-	if ! wait_until 10 redis-cli -s "$TMP/$name.sock" ping >/dev/null 2>&1; then
+	if ! wait_until 10 pong -s "$TMP/$name.sock"; then
 		echo "Bail out! redis-server $name did not start" \
 			"($(tail -n 3 "$TMP/$name.log" 2>/dev/null))"
 		exit 1
@@ -135,11 +135,13 @@ start_redis_tcp() {
 	shift
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 30000))
+		rm -f "$TMP/$name.log"
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
 			--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 		local pid=$!
-		if wait_until 10 redis_up "$port" "$pid"; then
+		if wait_until 10 redis_up "$TMP/$name.log" "$pid" &&
+		    kill -0 "$pid" 2>/dev/null; then
 			track "$pid"
 			eval "PORT_$name=$port REDIS_PID_$name=$pid"
 			return 0
@@ -171,13 +173,14 @@ restart_redis_tcp() {
 	eval "pid=\$REDIS_PID_$name port=\$PORT_$name"
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	mv -f "$TMP/$name.log" "$TMP/$name.log.old" 2>/dev/null
 	redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 		--save '' --appendonly no --dbfilename "$name.rdb" \
 		--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 	pid=$!
 	track "$pid"
 	eval "REDIS_PID_$name=$pid"
-	if ! wait_until 10 redis_up "$port" "$pid" ||
+	if ! wait_until 10 redis_up "$TMP/$name.log" "$pid" ||
 	    ! kill -0 "$pid" 2>/dev/null; then
 		echo "Bail out! redis-server $name did not start again on" \
 			"port $port ($(tail -n 3 "$TMP/$name.log" 2>/dev/null))"
@@ -185,9 +188,21 @@ restart_redis_tcp() {
 	fi
 }
 
+# redis_up LOG PID: the server of PID has logged that it listens, which it
+# does once its port is bound and its data loaded (a PING could reach
+# another test's server on the same port); true too once PID has died, to
+# stop waiting: the caller checks which.
 redis_up() {
 	kill -0 "$2" 2>/dev/null || return 0	# died: stop waiting
-	redis-cli -p "$1" ping >/dev/null 2>&1
+	grep -q "Ready to accept connections" "$1"
+}
+
+# pong ADDRESS-OPTIONS...: the server answers PING, and not with LOADING
+# (redis-cli exits 0 on that reply too); a NOAUTH answer counts as up.
+pong() {
+	local r
+	r=$(redis-cli "$@" ping 2>/dev/null) || return 1
+	case $r in LOADING*) return 1 ;; esac
 }
 
 # rcli NAME ARGS...: redis-cli against server NAME's socket.

@@ -246,11 +246,15 @@ static int ask_map(struct cluster *cl, size_t i, int64_t deadline,
 	rc = conn_call(c, deadline, -1, 2, argv, NULL, &r, err);
 	/*
 	 * A plain URL's server that refuses CLUSTER SLOTS (an ACL user
-	 * without it) and never sent MOVED is served as a standalone one.
+	 * without it, a proxy without the command) and never sent MOVED is
+	 * served as a standalone one. Any other error (LOADING, BUSY) says
+	 * nothing about what the server is.
 	 */
 	if (!rc && r->type == REDIS_REPLY_ERROR &&
 	    (strstr(r->str, "cluster support disabled") ||
-	     (!cl->seed->cluster && !cl->moved)))
+	     (!cl->seed->cluster && !cl->moved &&
+	      (strncmp(r->str, "NOPERM", 6) == 0 ||
+	       strncmp(r->str, "ERR unknown command", 19) == 0))))
 		rc = NOT_CLUSTER;
 	else if (!rc)
 		rc = reply_error(c, r, "read the cluster's slots", err);

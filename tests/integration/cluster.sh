@@ -12,6 +12,7 @@ start_node() {
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 20000))
 		redis-cli -p $((port + 10000)) ping >/dev/null 2>&1 && continue
+		rm -f "$TMP/$name.log"
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
 			--cluster-enabled yes --cluster-node-timeout 5000 \
@@ -19,7 +20,8 @@ start_node() {
 			--unixsocket "$TMP/$name.sock" --unixsocketperm 700 \
 			--logfile "$TMP/$name.log" >/dev/null 2>&1 &
 		local pid=$!
-		if wait_until 10 redis_up "$port" "$pid" && kill -0 "$pid"; then
+		if wait_until 10 redis_up "$TMP/$name.log" "$pid" &&
+		    kill -0 "$pid"; then
 			track "$pid"
 			eval "PORT_$name=$port"
 			return 0
