@@ -11,11 +11,11 @@ each connection as MODE says:
   scan_forever      SCAN answers cursor 1 and no keys, for ever
   scan_counting     SCAN answers cursors 1, 2, 3, ... and no keys
   scan_long_cursor  SCAN answers a 40-digit cursor
-  reply:RESP        every command gets the raw RESP text (\\r\\n escapes),
-                    but CLUSTER the error of a standalone server, so that
-                    list's SCAN gets the reply
+  reply:RESP        every command gets the raw RESP text (\\r\\n escapes)
   slots:RESP        CLUSTER gets the raw RESP text, any other command an
                     error
+In every mode but slots: and the endless ones, CLUSTER gets the error of
+a standalone server, so that list goes on to the SCAN under test.
 It stops by itself after 120 s, so a test that forgets it leaks nothing.
 """
 import os
@@ -80,7 +80,7 @@ def serve(conn, mode):
             elif mode.startswith("slots:") and verb == b"CLUSTER":
                 raw = mode[len("slots:"):].replace("\\r\\n", "\r\n")
                 conn.sendall(raw.encode())
-            elif mode.startswith("reply:") and verb == b"CLUSTER":
+            elif verb == b"CLUSTER":
                 conn.sendall(b"-ERR This instance has cluster support disabled\r\n")
             elif mode.startswith("reply:"):
                 raw = mode[len("reply:"):].replace("\\r\\n", "\r\n")

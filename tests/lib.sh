@@ -138,6 +138,7 @@ start_redis_tcp() {
 		rm -f "$TMP/$name.log"
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
+			--appendfilename "$name.aof" \
 			--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 		local pid=$!
 		if wait_until 10 redis_up "$TMP/$name.log" "$pid" &&
@@ -176,6 +177,7 @@ restart_redis_tcp() {
 	mv -f "$TMP/$name.log" "$TMP/$name.log.old" 2>/dev/null
 	redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 		--save '' --appendonly no --dbfilename "$name.rdb" \
+		--appendfilename "$name.aof" \
 		--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 	pid=$!
 	track "$pid"
@@ -194,7 +196,7 @@ restart_redis_tcp() {
 # stop waiting: the caller checks which.
 redis_up() {
 	kill -0 "$2" 2>/dev/null || return 0	# died: stop waiting
-	grep -q "Ready to accept connections" "$1"
+	grep -qs "Ready to accept connections" "$1"
 }
 
 # pong ADDRESS-OPTIONS...: the server answers PING, and not with LOADING

@@ -15,6 +15,7 @@ start_node() {
 		rm -f "$TMP/$name.log"
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
+			--appendfilename "$name.aof" \
 			--cluster-enabled yes --cluster-node-timeout 5000 \
 			--cluster-config-file "$TMP/$name-nodes.conf" \
 			--unixsocket "$TMP/$name.sock" --unixsocketperm 700 \

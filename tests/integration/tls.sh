@@ -82,7 +82,8 @@ start_redis_tls() {
 			--tls-key-file "$C/server.key" \
 			--tls-ca-cert-file "$CA" --tls-auth-clients no \
 			--save '' --appendonly no --dir "$TMP" \
-			--dbfilename "$name.rdb" --logfile "$TMP/$name.log" \
+			--dbfilename "$name.rdb" --appendfilename "$name.aof" \
+			--logfile "$TMP/$name.log" \
 			"$@" >/dev/null 2>&1 &
 		pid=$!
 		if wait_until 10 tls_up "$port" "$pid" &&
