@@ -41,6 +41,14 @@ int session_done(struct session *s, struct conn *c, int rc,
 int session_bad_reply(struct session *s, struct conn *c, const char *what,
 		      struct dlock_error *err);
 
+/*
+ * Reads the acquire script's reply r into res (and lock->fence when
+ * taken). Returns 0, or -1 for a reply of the wrong shape. Quorum mode
+ * reads each node's reply with it.
+ */
+int redis_acquire_reply(const redisReply *r, struct dlock_lock *lock,
+			struct try_result *res);
+
 /* lib/redis/inspect.c: the backend's status, list and by-owner calls. */
 int redis_status(struct session *s, const char *name,
 		 struct dlock_status **out, struct dlock_error *err);

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Quorum mode behind the backend seam: take, renew and release on a
+ * majority of independent Redis masters, with a fencing token that grows
+ * across holders whichever majority grants the lock.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quorum.h"
+
+extern const struct backend_ops redis_backend;
+
+static void quorum_session_close(struct session *s)
+{
+	struct quorum *q = quorum_of(s);
+
+	if (!q)
+		return;
+	fanout_reset(q);
+	for (size_t i = 0; i < q->n; i++)
+		if (q->nodes[i].rs)
+			redis_backend.session_close(q->nodes[i].rs);
+	free(q->nodes);
+	free(q);
+}
+
+static int quorum_session_open(const struct dlock_config *cfg,
+			       struct session **out, struct dlock_error *err)
+{
+	struct quorum *q = calloc(1, sizeof(*q));
+	int rc = 0;
+
+	if (!q)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	q->cfg = cfg;
+	q->n = cfg->nurls;
+	q->majority = q->n / 2 + 1;
+	q->nodes = calloc(q->n, sizeof(*q->nodes));
+	if (!q->nodes) {
+		free(q);
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < q->n && !rc; i++) {
+		struct qnode *nd = &q->nodes[i];
+
+		/* Each node is a one-server Redis session on its own URL. */
+		nd->cfg = *cfg;
+		nd->cfg.urls = &cfg->urls[i];
+		nd->cfg.url_texts = &cfg->url_texts[i];
+		nd->cfg.nurls = 1;
+		/* What a node's status or list may take: a frozen one. */
+		if (nd->cfg.connect_timeout_ms > 1000)
+			nd->cfg.connect_timeout_ms = 1000;
+		nd->display = cfg->urls[i].display;
+		rc = redis_backend.session_open(&nd->cfg, &nd->rs, err);
+	}
+	if (rc) {
+		quorum_session_close((struct session *)(void *)q);
+		return rc;
+	}
+	*out = (struct session *)(void *)q;
+	return 0;
+}
+
+static int quorum_connect(struct session *s, struct dlock_error *err)
+{
+	struct quorum *q = quorum_of(s);
+	const char *ping[] = { "PING" };
+	int answered;
+
+	fanout_ask_all(q, NULL, 1, ping, "answer PING");
+	answered = fanout(q, now_ms() + q->cfg->connect_timeout_ms, -1);
+	if ((size_t)answered < q->majority)
+		return fanout_no_majority(q, "be reached", err);
+	return 0;
+}
+
+static bool quorum_reached(const struct session *s)
+{
+	return ((const struct quorum *)(const void *)s)->reached;
+}
+
+static int quorum_lock_init(struct session *s, struct dlock_lock *lock,
+			    struct dlock_error *err)
+{
+	struct quorum *q = quorum_of(s);
+	struct quorum_lock *impl = calloc(1, sizeof(*impl));
+	int rc;
+
+	if (!impl)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	rc = redis_keys_init(&impl->keys, q->cfg->prefix, lock->name,
+			     lock->owner, err);
+	if (rc) {
+		free(impl);
+		return rc;
+	}
+	impl->backoff_ms = BACKOFF_FIRST_MS;
+	lock->impl = (struct backend_lock *)(void *)impl;
+	return 0;
+}
+
+static void quorum_lock_free(struct backend_lock *b)
+{
+	struct quorum_lock *impl = (struct quorum_lock *)(void *)b;
+
+	redis_keys_clear(&impl->keys);
+	free(impl);
+}
+
+/* Only an exclusive lock can be held here: -s is refused (caps). */
+static int quorum_held_by(struct session *s, const struct dlock_lock *lock,
+			  const char *owner, enum holding *how,
+			  struct dlock_error *err)
+{
+	struct quorum *q = quorum_of(s);
+	const char *get[] = { "GET", qlock_of(lock)->keys.lock };
+	size_t match = 0;
+	int answered;
+
+	*how = HOLDS_NOTHING;
+	fanout_ask_all(q, NULL, 2, get, "read the lock");
+	answered = fanout(q, now_ms() + q->cfg->connect_timeout_ms, -1);
+	for (size_t i = 0; i < q->n; i++) {
+		const redisReply *r = q->nodes[i].reply;
+
+		match += r && r->type == REDIS_REPLY_STRING &&
+			 strcmp(r->str, owner) == 0;
+	}
+	fanout_clear(q);
+	if ((size_t)answered < q->majority)
+		return fanout_no_majority(q, "read the lock", err);
+	if (match >= q->majority)
+		*how = HOLDS_EXCLUSIVE;
+	return 0;
+}
+
+/*
+ * Waiting polls, for now: sleep until the wait loop's next look (the
+ * randomised back-off of try_acquire), reporting progress meanwhile.
+ */
+static int quorum_wait(struct session *s, struct dlock_lock *lock,
+		       int64_t until, const struct wait_hooks *hooks,
+		       struct dlock_error *err)
+{
+	struct pollfd pfd = { .fd = hooks->cancel_fd, .events = POLLIN };
+	int64_t next_tick = now_ms() + hooks->tick_ms;
+
+	(void)s;
+	(void)lock;
+	for (;;) {
+		int64_t now = now_ms(), wake = until;
+		int rc;
+
+		if (now >= until)
+			return 0;
+		if (hooks->tick && next_tick < wake)
+			wake = next_tick;
+		rc = poll(&pfd, hooks->cancel_fd >= 0, ms_until(wake));
+		if (rc > 0)
+			return set_error(err, DLOCK_ECANCELED, "canceled");
+		if (hooks->tick && now_ms() >= next_tick) {
+			hooks->tick(hooks->tick_arg);
+			next_tick = now_ms() + hooks->tick_ms;
+		}
+	}
+}
+
+/* A try never joins a queue here, so there is nothing to leave. */
+static void quorum_leave(struct session *s, struct dlock_lock *lock)
+{
+	(void)s;
+	(void)lock;
+}
+
+const struct backend_ops quorum_backend = {
+	.version = BACKEND_OPS_VERSION,
+	.name = "quorum",
+	.caps = CAP_LOCK_DELAY | CAP_MONOTONIC_FENCE,
+	.session_open = quorum_session_open,
+	.session_close = quorum_session_close,
+	.connect = quorum_connect,
+	.reached = quorum_reached,
+	.lock_init = quorum_lock_init,
+	.lock_free = quorum_lock_free,
+	.held_by = quorum_held_by,
+	.try_acquire = quorum_try_acquire,
+	.wait = quorum_wait,
+	.leave = quorum_leave,
+	.renew = quorum_renew,
+	.release = quorum_release,
+	.status = quorum_status,
+	.list = quorum_list,
+	.renew_owner = quorum_renew_owner,
+	.release_owner = quorum_release_owner,
+	.force_release = quorum_force_release,
+	.doctor = redis_doctor,
+};
