@@ -101,20 +101,26 @@ static void release_unsure(struct quorum *q, struct dlock_lock *lock,
 }
 
 /*
- * Writes the largest counter the granting majority had back to every
- * node; a majority must take it. Any later majority shares a node with
- * this one, so its counters start at least here.
+ * Writes the largest counter the granting majority had back to the nodes
+ * that answered the take (one that did not is likely frozen, and would
+ * cost its whole deadline again); a majority must take it. Any later
+ * majority shares a node with this one, so its counters start here.
  */
 static int write_fence(struct quorum *q, struct dlock_lock *lock,
 		       long long token, struct dlock_error *err)
 {
+	bool answered[QUORUM_MAX_NODES];
 	char text[24];
 	struct script_call sc;
 	size_t ok = 0;
 
+	for (size_t i = 0; i < q->n; i++)
+		answered[i] = q->nodes[i].reply != NULL;
 	snprintf(text, sizeof(text), "%lld", token);
 	fence_raise_args(&qlock_of(lock)->keys, text, &sc);
 	fanout_ask_all(q, &sc, 0, NULL, "write the fencing token back");
+	for (size_t i = 0; i < q->n; i++)
+		q->nodes[i].active = answered[i];
 	fanout(q, now_ms() + quorum_node_ms(q, lock->ttl_ms), -1);
 	for (size_t i = 0; i < q->n; i++) {
 		struct qnode *nd = &q->nodes[i];
@@ -193,6 +199,7 @@ static int finish_take(struct quorum *q, struct dlock_lock *lock,
 		return rc;
 	}
 	qlock_of(lock)->backoff_ms = BACKOFF_FIRST_MS;
+	qlock_of(lock)->valid_until = lease_end_from(sent_at, lock->ttl_ms);
 	res->outcome = TRY_TAKEN;
 	return 0;
 }
@@ -274,7 +281,8 @@ int quorum_renew(struct session *s, struct dlock_lock *lock,
 		 struct dlock_error *err)
 {
 	struct quorum *q = quorum_of(s);
-	int64_t node_end = now_ms() + quorum_node_ms(q, lock->ttl_ms);
+	int64_t sent_at = now_ms();
+	int64_t node_end = sent_at + quorum_node_ms(q, lock->ttl_ms);
 	size_t renewed = 0, gone = 0, taken = 0;
 	bool lost[QUORUM_MAX_NODES] = { false };
 	struct script_call sc;
@@ -304,6 +312,8 @@ int quorum_renew(struct session *s, struct dlock_lock *lock,
 	}
 	if (renewed >= q->majority) {
 		*res = RENEWED;
+		qlock_of(lock)->valid_until = lease_end_from(sent_at,
+							     lock->ttl_ms);
 		if (gone)
 			retake(q, lock, lost, deadline);
 		return 0;
@@ -339,7 +349,8 @@ int quorum_release(struct session *s, struct dlock_lock *lock,
 	}
 	if (ours < q->majority && answered < q->majority)
 		return fanout_no_majority(q, "release the lock", err);
-	*was_ours = ours >= q->majority;
+	*was_ours = ours >= q->majority ||
+		    now_ms() < qlock_of(lock)->valid_until;
 	fanout_clear(q);
 	return 0;
 }

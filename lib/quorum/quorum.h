@@ -53,6 +53,12 @@ struct quorum_lock {
 	struct redis_keys keys;
 	int64_t backoff_ms;		/* the next randomised look-again */
 	struct holder_meta meta;	/* to take a node again that lost it */
+	/*
+	 * The local end of the lease as taken or last renewed here: until
+	 * then a majority has it ours, whatever a node says at release (a
+	 * request that a frozen node ran late can leave a stale key).
+	 */
+	int64_t valid_until;
 };
 
 /* A busy or split lock is looked at again after a randomised back-off. */
