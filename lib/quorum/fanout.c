@@ -85,7 +85,7 @@ static int node_start(struct qnode *nd)
 	return rc;
 }
 
-/* The node's request ended with rc and reply; 1 when it is answered. */
+/* The node's request ended with rc and reply r, which it keeps or frees. */
 static void node_end(struct qnode *nd, int rc, redisReply *r)
 {
 	nd->rc = session_done(nd->rs, nd->c, rc, r, nd->what, &nd->err);
@@ -108,6 +108,7 @@ static bool node_step(struct qnode *nd)
 	if (!rc && nd->sc && !nd->eval && script_missing(r)) {
 		/* The server lacks our script: send its text once. */
 		freeReplyObject(r);
+		r = NULL;
 		nd->eval = true;
 		rc = node_start(nd);
 		if (!rc)
@@ -130,7 +131,10 @@ static bool node_open(struct qnode *nd, int64_t deadline)
 	}
 	rc = node_start(nd);
 	if (rc) {
-		node_end(nd, rc, NULL);
+		session_drop(nd->rs, nd->c);
+		nd->c = NULL;
+		nd->rc = rc;
+		nd->active = false;
 		return false;
 	}
 	return !node_step(nd);

@@ -86,8 +86,8 @@ static void count_acquire(struct quorum *q, struct dlock_lock *lock,
 static void release_unsure(struct quorum *q, struct dlock_lock *lock,
 			   const struct tally *t)
 {
-	bool sure[QUORUM_MAX_NODES];
-	struct script_call sc;
+	bool sure[QUORUM_MAX_NODES] = { false };
+	struct script_call sc = { 0 };
 	int64_t node_ms = quorum_node_ms(q, lock->ttl_ms);
 
 	for (size_t i = 0; i < q->n; i++)
@@ -109,9 +109,9 @@ static void release_unsure(struct quorum *q, struct dlock_lock *lock,
 static int write_fence(struct quorum *q, struct dlock_lock *lock,
 		       long long token, struct dlock_error *err)
 {
-	bool answered[QUORUM_MAX_NODES];
+	bool answered[QUORUM_MAX_NODES] = { false };
 	char text[24];
-	struct script_call sc;
+	struct script_call sc = { 0 };
 	size_t ok = 0;
 
 	for (size_t i = 0; i < q->n; i++)
@@ -221,7 +221,7 @@ int quorum_try_acquire(struct session *s, struct dlock_lock *lock,
 		.limit = lock->limit,
 	};
 	struct tally *t = calloc(1, sizeof(*t));
-	struct script_call sc;
+	struct script_call sc = { 0 };
 	int64_t sent_at = now_ms();
 	int rc = 0;
 
@@ -266,7 +266,7 @@ static void retake(struct quorum *q, struct dlock_lock *lock,
 		.mode = lock->mode,
 		.limit = lock->limit,
 	};
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	acquire_args(&qlock_of(lock)->keys, &a, &sc);
 	fanout_ask_all(q, &sc, 0, NULL, "take the lock again");
@@ -285,7 +285,7 @@ int quorum_renew(struct session *s, struct dlock_lock *lock,
 	int64_t node_end = sent_at + quorum_node_ms(q, lock->ttl_ms);
 	size_t renewed = 0, gone = 0, taken = 0;
 	bool lost[QUORUM_MAX_NODES] = { false };
-	struct script_call sc;
+	struct script_call sc = { 0 };
 	int rc;
 
 	if (node_end < deadline)
@@ -330,7 +330,7 @@ int quorum_release(struct session *s, struct dlock_lock *lock,
 {
 	struct quorum *q = quorum_of(s);
 	size_t ours = 0, answered = 0;
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	release_args(&qlock_of(lock)->keys, lock->owner, 'x', &sc);
 	fanout_ask_all(q, &sc, 0, NULL, "run the release script");

@@ -55,7 +55,7 @@ int call_acquire(struct conn *c, const struct redis_keys *k,
 		 const struct acquire_call *a, int64_t deadline,
 		 redisReply **r, struct dlock_error *err)
 {
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	acquire_args(k, a, &sc);
 	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
@@ -79,7 +79,7 @@ int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
 	       redisReply **r, struct dlock_error *err)
 {
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	renew_args(k, owner, expiry_ms, mode, &sc);
 	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
@@ -103,7 +103,7 @@ int call_release(struct conn *c, const struct redis_keys *k,
 		 const char *owner, char mode, int64_t deadline,
 		 redisReply **r, struct dlock_error *err)
 {
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	release_args(k, owner, mode, &sc);
 	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
@@ -127,7 +127,7 @@ int call_leave(struct conn *c, const struct redis_keys *k, const char *owner,
 	       char mode, int64_t deadline, redisReply **r,
 	       struct dlock_error *err)
 {
-	struct script_call sc;
+	struct script_call sc = { 0 };
 
 	leave_args(k, owner, mode, &sc);
 	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,

@@ -31,4 +31,5 @@ trap qstop_all EXIT
 for q in 1 2 3; do
 	qstart "$q" || exit 1
 done
+# shellcheck disable=SC2034 # read by the scripts that source this one
 QURLS="unix://$tmp/q1.sock,unix://$tmp/q2.sock,unix://$tmp/q3.sock"
