@@ -36,8 +36,11 @@ int backend_for_url(const struct dlock_config *cfg, size_t index,
 	if (index >= cfg->nurls)
 		return set_error(err, DLOCK_EUSAGE, "no server URL number %zu",
 				 index + 1);
-	/* Every URL that url_parse() accepts today is one Redis server's. */
-	*out = &redis_backend;
+	/*
+	 * Every URL that url_parse() accepts today is one Redis server's;
+	 * as a node of a quorum, doctor also checks it against the others.
+	 */
+	*out = cfg->nurls >= 3 ? &quorum_backend : &redis_backend;
 	return 0;
 }
 

@@ -197,5 +197,5 @@ const struct backend_ops quorum_backend = {
 	.renew_owner = quorum_renew_owner,
 	.release_owner = quorum_release_owner,
 	.force_release = quorum_force_release,
-	.doctor = redis_doctor,
+	.doctor = quorum_doctor,
 };

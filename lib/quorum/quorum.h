@@ -134,4 +134,8 @@ int quorum_force_release(struct session *s, const char *name,
 			 struct dlock_status **evicted,
 			 struct dlock_error *err);
 
+/* lib/quorum/doctor.c: a node's checks, and those against the others. */
+int quorum_doctor(const struct dlock_config *cfg, size_t index,
+		  struct dlock_doctor_report *report, struct dlock_error *err);
+
 #endif

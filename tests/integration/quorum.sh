@@ -191,4 +191,30 @@ is "... after which its owner's release says it was lost" 75 $?
 } 2>/dev/null
 "$DLOCK" "${U5[@]}" run k -- true 2>"$TMP/err"
 is "one killed node of five: still works" 0 $?
+# doctor checks each node against the others.
+# A server whose port another took dies at once: try again.
+for _ in 1 2 3 4 5; do
+	start_redis_tcp da --appendonly yes --appendfsync always
+	redis-cli -p "$PORT_da" ping >/dev/null 2>&1 && break
+done
+for _ in 1 2 3 4 5; do
+	start_redis_tcp db --replicaof 127.0.0.1 "$PORT_da"
+	redis-cli -p "$PORT_db" ping >/dev/null 2>&1 && break
+done
+wait_until 30 sh -c "redis-cli -p $PORT_db info replication | grep -q master_link_status:up"
+"$DLOCK" "${U3[@]}" doctor >"$TMP/doc" 2>&1
+like "doctor: quorum nodes are told independent" "$(cat "$TMP/doc")" \
+	"^ok +quorum: independent of the 2 other nodes"
+like "doctor: a node without appendfsync always is unsafe" "$(cat "$TMP/doc")" \
+	"^warn +quorum fsync: AOF is off"
+like "doctor: clocks are compared" "$(cat "$TMP/doc")" "^ok +quorum clock: [-+][0-9]+ ms against"
+"$DLOCK" --url "redis://127.0.0.1:$PORT_da" --url "redis://127.0.0.1:$PORT_db" \
+	--url "unix://$TMP/q1.sock" --url "redis://localhost:$PORT_da" doctor >"$TMP/doc" 2>&1
+is "doctor: an unsafe quorum fails" 1 $?
+like "doctor: the same server twice is found by run_id" "$(cat "$TMP/doc")" \
+	"^fail +quorum: the same server as redis://localhost:$PORT_da"
+like "doctor: replicas of one another are found" "$(cat "$TMP/doc")" \
+	"^fail +quorum: a replica of, or replicated from, redis://127.0.0.1:$PORT_da"
+like "doctor: AOF with appendfsync always is what fencing needs" "$(cat "$TMP/doc")" \
+	"^ok +quorum fsync: appendonly yes, appendfsync always"
 done_testing
