@@ -147,10 +147,15 @@ static void abandon(struct qnode *nd, int code, int64_t ms)
 	session_drop(nd->rs, nd->c);
 	nd->c = NULL;
 	nd->active = false;
-	nd->rc = code == DLOCK_ECANCELED ?
-		 set_error(&nd->err, code, "canceled") :
-		 set_error(&nd->err, DLOCK_ECONN, "%s did not answer within "
-			   "%lld ms", nd->display, (long long)ms);
+	if (code == DLOCK_ECANCELED)
+		nd->rc = set_error(&nd->err, code, "canceled");
+	else if (ms < 0)
+		nd->rc = set_error(&nd->err, DLOCK_ECONN, "%s: not waited "
+				   "for", nd->display);
+	else
+		nd->rc = set_error(&nd->err, DLOCK_ECONN, "%s did not answer "
+				   "within %lld ms", nd->display,
+				   (long long)ms);
 }
 
 static int count_answers(const struct quorum *q)
@@ -162,39 +167,70 @@ static int count_answers(const struct quorum *q)
 	return n;
 }
 
-int fanout(struct quorum *q, int64_t deadline, int cancel_fd)
+/* The active nodes' descriptors, and the cancel one after them. */
+static nfds_t gather_fds(struct quorum *q, struct pollfd *pfd,
+			 struct qnode **who, int cancel_fd)
+{
+	nfds_t n = 0;
+
+	for (size_t i = 0; i < q->n; i++) {
+		if (!q->nodes[i].active)
+			continue;
+		who[n] = &q->nodes[i];
+		pfd[n].fd = conn_fd(q->nodes[i].c);
+		pfd[n].events = conn_events(q->nodes[i].c);
+		pfd[n++].revents = 0;
+	}
+	pfd[n].fd = cancel_fd;
+	pfd[n].events = POLLIN;
+	pfd[n].revents = 0;
+	return n;
+}
+
+/* How long poll() may sleep: until the deadline or the next tick. */
+static int poll_timeout(int64_t deadline, const struct fanout_opts *o,
+			int64_t *next_tick)
+{
+	if (o->hooks && o->hooks->tick && now_ms() >= *next_tick) {
+		o->hooks->tick(o->hooks->tick_arg);
+		*next_tick = now_ms() + o->hooks->tick_ms;
+	}
+	if (o->hooks && o->hooks->tick && *next_tick < deadline)
+		return ms_until(*next_tick);
+	return ms_until(deadline);
+}
+
+int fanout_ex(struct quorum *q, int64_t deadline, const struct fanout_opts *o)
 {
 	struct pollfd pfd[QUORUM_MAX_NODES + 1];
 	struct qnode *who[QUORUM_MAX_NODES];
-	int64_t started = now_ms();
-	int answered;
+	int64_t started = now_ms(), next_tick = started;
+	int cancel_fd = o->cancel_fd, answered;
 
+	if (o->hooks && o->hooks->tick)
+		next_tick += o->hooks->tick_ms;
 	for (size_t i = 0; i < q->n; i++)
-		if (q->nodes[i].active && !node_open(&q->nodes[i], deadline))
+		if (q->nodes[i].active &&
+		    !node_open(&q->nodes[i], o->connect_by < deadline ?
+			       o->connect_by : deadline))
 			q->nodes[i].active = false;
 	for (;;) {
-		nfds_t n = 0;
-		int rc;
+		nfds_t n = gather_fds(q, pfd, who, cancel_fd);
+		int rc, code;
 
-		for (size_t i = 0; i < q->n; i++) {
-			if (!q->nodes[i].active)
-				continue;
-			who[n] = &q->nodes[i];
-			pfd[n].fd = conn_fd(q->nodes[i].c);
-			pfd[n].events = conn_events(q->nodes[i].c);
-			pfd[n++].revents = 0;
-		}
-		if (n == 0)
+		if (n == 0 || (size_t)count_answers(q) >= o->enough) {
+			for (nfds_t j = 0; j < n; j++)
+				abandon(who[j], DLOCK_ECONN, -1);
 			break;
-		pfd[n].fd = cancel_fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		rc = poll(pfd, n + (cancel_fd >= 0), ms_until(deadline));
+		}
+		rc = poll(pfd, n + (cancel_fd >= 0),
+			  poll_timeout(deadline, o, &next_tick));
 		if (rc < 0 && errno == EINTR)
 			continue;
+		if (rc == 0 && now_ms() < deadline)
+			continue;	/* a tick */
 		if (rc <= 0 || (cancel_fd >= 0 && pfd[n].revents)) {
-			int code = rc > 0 ? DLOCK_ECANCELED : DLOCK_ECONN;
-
+			code = rc > 0 ? DLOCK_ECANCELED : DLOCK_ECONN;
 			for (nfds_t j = 0; j < n; j++)
 				abandon(who[j], code, now_ms() - started);
 			if (code == DLOCK_ECANCELED)
@@ -209,6 +245,17 @@ int fanout(struct quorum *q, int64_t deadline, int cancel_fd)
 	if ((size_t)answered >= q->majority)
 		q->reached = true;
 	return answered;
+}
+
+int fanout(struct quorum *q, int64_t deadline, int cancel_fd)
+{
+	const struct fanout_opts o = {
+		.connect_by = deadline,
+		.cancel_fd = cancel_fd,
+		.enough = q->n,
+	};
+
+	return fanout_ex(q, deadline, &o);
 }
 
 int fanout_no_majority(const struct quorum *q, const char *what,

@@ -16,6 +16,7 @@ struct tally {
 	size_t taken, busy, other;
 	long long fence_max;
 	int busy_pick;		/* the busy node whose holder most agree on */
+	size_t busy_agree;	/* how many busy nodes name that holder */
 	struct try_result res[QUORUM_MAX_NODES];
 };
 
@@ -48,6 +49,7 @@ static void pick_busy(struct quorum *q, struct tally *t)
 			t->busy_pick = (int)i;
 		}
 	}
+	t->busy_agree = best;
 }
 
 static void count_acquire(struct quorum *q, struct dlock_lock *lock,
@@ -153,22 +155,32 @@ static int64_t next_backoff(struct quorum_lock *impl)
 	return base / 2 + (base * r) / 255;
 }
 
-/* The lock is not ours: say who has it, and when to look again. */
+/*
+ * The lock is not ours: say who has it, and when to look again. When
+ * some nodes gave it to us but not a majority (the nodes' queues do not
+ * agree on whose turn it is, or contenders raced for a free lock), that
+ * is a split: after a randomised back-off the next try takes a free lock
+ * whatever the queues say, so that one of the contenders wins the next
+ * round. Otherwise we wait in the queues to be woken.
+ */
 static int busy(struct quorum *q, struct dlock_lock *lock,
 		const struct tally *t, struct try_result *res)
 {
-	int64_t again = next_backoff(qlock_of(lock));
+	struct quorum_lock *ql = qlock_of(lock);
 
 	if (t->busy_pick >= 0)
 		*res = t->res[t->busy_pick];
 	else
 		memset(res, 0, sizeof(*res));
 	res->outcome = TRY_BUSY;
-	res->place = 0;
-	if (t->busy_pick < 0 || res->look_again_ms > again ||
-	    res->look_again_ms < 0)
-		res->look_again_ms = again;
-	(void)q;
+	/* Someone else's holder on a minority is not "held by". */
+	if (t->busy_agree < q->majority)
+		res->has_owner = false;
+	ql->grab_next = t->taken > 0;
+	if (ql->grab_next || t->busy_pick < 0)
+		res->look_again_ms = next_backoff(ql);
+	else if (res->look_again_ms < 0)
+		res->look_again_ms = 0;
 	return 0;
 }
 
@@ -199,6 +211,7 @@ static int finish_take(struct quorum *q, struct dlock_lock *lock,
 		return rc;
 	}
 	qlock_of(lock)->backoff_ms = BACKOFF_FIRST_MS;
+	qlock_of(lock)->grab_next = false;
 	qlock_of(lock)->valid_until = lease_end_from(sent_at, lock->ttl_ms);
 	res->outcome = TRY_TAKEN;
 	return 0;
@@ -210,13 +223,14 @@ int quorum_try_acquire(struct session *s, struct dlock_lock *lock,
 		       struct dlock_error *err)
 {
 	struct quorum *q = quorum_of(s);
-	/* No queue (yet): a try takes the lock when a majority has it free. */
 	const struct acquire_call a = {
 		.owner = lock->owner,
 		.expiry_ms = lock->expiry_ms,
 		.ttl_ms = lock->ttl_ms,
 		.meta = meta,
-		.grab = true,
+		.grab = lock->no_fifo || qlock_of(lock)->grab_next,
+		.join = join,
+		.want_place = want_place,
 		.mode = lock->mode,
 		.limit = lock->limit,
 	};
@@ -225,8 +239,6 @@ int quorum_try_acquire(struct session *s, struct dlock_lock *lock,
 	int64_t sent_at = now_ms();
 	int rc = 0;
 
-	(void)join;
-	(void)want_place;
 	if (!t)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	memset(res, 0, sizeof(*res));

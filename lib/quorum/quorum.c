@@ -138,29 +138,21 @@ static int quorum_held_by(struct session *s, const struct dlock_lock *lock,
 	return 0;
 }
 
-/*
- * Waiting polls, for now: sleep until the wait loop's next look (the
- * randomised back-off of try_acquire), reporting progress meanwhile.
- */
-static int quorum_wait(struct session *s, struct dlock_lock *lock,
-		       int64_t until, const struct wait_hooks *hooks,
+/* Sleeps until until, ticking, unless canceled: a split's back-off. */
+static int sleep_until(int64_t until, const struct wait_hooks *hooks,
 		       struct dlock_error *err)
 {
 	struct pollfd pfd = { .fd = hooks->cancel_fd, .events = POLLIN };
 	int64_t next_tick = now_ms() + hooks->tick_ms;
 
-	(void)s;
-	(void)lock;
 	for (;;) {
-		int64_t now = now_ms(), wake = until;
-		int rc;
+		int64_t wake = until;
 
-		if (now >= until)
+		if (now_ms() >= until)
 			return 0;
 		if (hooks->tick && next_tick < wake)
 			wake = next_tick;
-		rc = poll(&pfd, hooks->cancel_fd >= 0, ms_until(wake));
-		if (rc > 0)
+		if (poll(&pfd, hooks->cancel_fd >= 0, ms_until(wake)) > 0)
 			return set_error(err, DLOCK_ECANCELED, "canceled");
 		if (hooks->tick && now_ms() >= next_tick) {
 			hooks->tick(hooks->tick_arg);
@@ -169,16 +161,59 @@ static int quorum_wait(struct session *s, struct dlock_lock *lock,
 	}
 }
 
-/* A try never joins a queue here, so there is nothing to leave. */
+/*
+ * Blocks on our wake-up list on every node at once (BLPOP) until one of
+ * them wakes us, until until, or until canceled. After a split, sleeps
+ * out the back-off instead: no wake-up is due then. A node that fails
+ * only goes unheard; the next try says what is wrong.
+ */
+static int quorum_wait(struct session *s, struct dlock_lock *lock,
+		       int64_t until, const struct wait_hooks *hooks,
+		       struct dlock_error *err)
+{
+	struct quorum *q = quorum_of(s);
+	int64_t left = until - now_ms();
+	char timeout[32];
+	const char *argv[] = { "BLPOP", qlock_of(lock)->keys.wake, timeout };
+	struct fanout_opts o = {
+		.connect_by = now_ms() + quorum_node_ms(q, lock->ttl_ms),
+		.cancel_fd = hooks->cancel_fd,
+		.enough = 1,
+		.hooks = hooks,
+	};
+	int rc;
+
+	if (left <= 0)
+		return 0;
+	if (qlock_of(lock)->grab_next)
+		return sleep_until(until, hooks, err);
+	/* BLPOP's own time-out ends the wait; ours is a safety net. */
+	snprintf(timeout, sizeof(timeout), "%lld.%03lld",
+		 (long long)(left / 1000), (long long)(left % 1000));
+	fanout_ask_all(q, NULL, 3, argv, "wait for the lock (BLPOP)");
+	rc = fanout_ex(q, until + quorum_node_ms(q, lock->ttl_ms), &o);
+	fanout_clear(q);
+	if (rc == DLOCK_ECANCELED)
+		return set_error(err, rc, "canceled");
+	return 0;
+}
+
+/* Takes us out of every node's queue; a failure only delays the others. */
 static void quorum_leave(struct session *s, struct dlock_lock *lock)
 {
-	(void)s;
-	(void)lock;
+	struct quorum *q = quorum_of(s);
+	struct script_call sc = { 0 };
+
+	leave_args(&qlock_of(lock)->keys, lock->owner, 'x', &sc);
+	fanout_ask_all(q, &sc, 0, NULL, "leave the queue");
+	fanout(q, now_ms() + quorum_node_ms(q, lock->ttl_ms), -1);
+	fanout_clear(q);
 }
 
 const struct backend_ops quorum_backend = {
 	.version = BACKEND_OPS_VERSION,
 	.name = "quorum",
+	/* Waiters queue on every node; FIFO is exact only when they agree. */
 	.caps = CAP_LOCK_DELAY | CAP_MONOTONIC_FENCE,
 	.session_open = quorum_session_open,
 	.session_close = quorum_session_close,

@@ -59,6 +59,7 @@ struct quorum_lock {
 	 * request that a frozen node ran late can leave a stale key).
 	 */
 	int64_t valid_until;
+	bool grab_next;		/* a split: the next try ignores the queue */
 };
 
 /* A busy or split lock is looked at again after a randomised back-off. */
@@ -97,6 +98,18 @@ void fanout_ask_all(struct quorum *q, const struct script_call *sc,
  * cancel_fd (if >= 0) became readable.
  */
 int fanout(struct quorum *q, int64_t deadline, int cancel_fd);
+
+/* How fanout_ex() goes about it. */
+struct fanout_opts {
+	int64_t connect_by;	/* a node not connected yet gets till then */
+	int cancel_fd;		/* -1: none */
+	size_t enough;		/* stop once this many answered */
+	const struct wait_hooks *hooks;	/* ticks while it waits; or NULL */
+};
+
+/* fanout() with a say in connecting, ticking and stopping early. */
+int fanout_ex(struct quorum *q, int64_t deadline,
+	      const struct fanout_opts *o);
 
 /* Frees the replies of the last fanout(). */
 void fanout_clear(struct quorum *q);

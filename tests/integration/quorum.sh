@@ -105,6 +105,33 @@ for set in 3 5; do
 		"$(contend "${urls[@]}")"
 done
 
+# Waiters queue on every node and are woken in turn: FIFO when the nodes
+# agree (each waiter is queued everywhere before the next arrives).
+queued_everywhere() {
+	local n
+	for n in q1 q2 q3; do
+		[ "$(rcli "$n" llen 'dlock:{ff}:queue')" = "$1" ] || return 1
+	done
+}
+hold ff "${U3[@]}"
+: >"$TMP/order"
+pids=()
+for w in A B C; do
+	"$DLOCK" "${U3[@]}" run -q -w 60 ff -- sh -c "echo $w >>$TMP/order" &
+	pids+=($!)
+	track $!
+	wait_until 20 queued_everywhere ${#pids[@]} || not_ok "waiter $w did not queue on every node"
+done
+is "waiters are queued on every node, not polling" "3 3 3" \
+	"$(rcli q1 hlen 'dlock:{ff}:waiters') $(rcli q2 hlen 'dlock:{ff}:waiters') $(rcli q3 hlen 'dlock:{ff}:waiters')"
+unhold ff
+for p in "${pids[@]}"; do
+	wait_exit 30 "$p"
+done
+is "the waiters run in arrival order" "A B C" "$(tr '\n' ' ' <"$TMP/order" | sed 's/ $//')"
+is "... and leave no queue behind" "0 0 0" \
+	"$(rcli q1 exists 'dlock:{ff}:queue') $(rcli q2 exists 'dlock:{ff}:queue') $(rcli q3 exists 'dlock:{ff}:queue')"
+
 # A key set by hand on one node of three is a minority, not a lock.
 rcli q1 set 'dlock:{m}' someone PX 60000 >/dev/null
 "$DLOCK" "${U3[@]}" run -n m -- true
