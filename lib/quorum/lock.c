@@ -5,6 +5,7 @@
  * only when a majority took it and the time spent leaves some of the
  * lease; whatever fails is released on every node, answered or not.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@ struct tally {
 	long long fence_max;
 	int busy_pick;		/* the busy node whose holder most agree on */
 	size_t busy_agree;	/* how many busy nodes name that holder */
+	bool took[QUORUM_MAX_NODES];
+	bool busy_at[QUORUM_MAX_NODES];	/* answered busy: queued there */
+	bool answered[QUORUM_MAX_NODES];
 	struct try_result res[QUORUM_MAX_NODES];
 };
 
@@ -52,33 +56,73 @@ static void pick_busy(struct quorum *q, struct tally *t)
 	t->busy_agree = best;
 }
 
+/* Counts node i's answer to a take, if any, into t. */
+static void count_node(struct quorum *q, struct dlock_lock *lock,
+		       struct tally *t, size_t i)
+{
+	struct qnode *nd = &q->nodes[i];
+
+	if (!nd->reply)
+		return;
+	if (redis_acquire_reply(nd->reply, lock, &t->res[i]) < 0) {
+		bad_reply(nd);
+		return;
+	}
+	t->answered[i] = true;
+	if (t->res[i].outcome == TRY_TAKEN) {
+		long long f = nd->reply->element[1]->integer;
+
+		t->taken++;
+		t->took[i] = true;
+		if (f > t->fence_max)
+			t->fence_max = f;
+	} else if (t->res[i].outcome == TRY_BUSY) {
+		t->busy++;
+		t->busy_at[i] = true;
+	} else {
+		t->other++;
+	}
+}
+
 static void count_acquire(struct quorum *q, struct dlock_lock *lock,
 			  struct tally *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->busy_pick = -1;
-	for (size_t i = 0; i < q->n; i++) {
-		struct qnode *nd = &q->nodes[i];
-
-		if (!nd->reply)
-			continue;
-		if (redis_acquire_reply(nd->reply, lock, &t->res[i]) < 0) {
-			bad_reply(nd);
-			continue;
-		}
-		if (t->res[i].outcome == TRY_TAKEN) {
-			long long f = nd->reply->element[1]->integer;
-
-			t->taken++;
-			if (f > t->fence_max)
-				t->fence_max = f;
-		} else if (t->res[i].outcome == TRY_BUSY) {
-			t->busy++;
-		} else {
-			t->other++;
-		}
-	}
+	for (size_t i = 0; i < q->n; i++)
+		count_node(q, lock, t, i);
 	pick_busy(q, t);
+}
+
+/*
+ * A release reaches the nodes one after the other, so a waiter woken by
+ * the first can find the lock still held on the others. Before calling
+ * that a split (and giving up our place), ask those nodes again, twice
+ * at most, a few milliseconds apart: all within the lease's validity,
+ * which counts from the first request.
+ */
+static void ask_busy_again(struct quorum *q, struct dlock_lock *lock,
+			   const struct script_call *sc, struct tally *t)
+{
+	for (int round = 0; round < 2 && t->taken > 0 &&
+	     t->taken < q->majority && t->taken + t->busy >= q->majority;
+	     round++) {
+		bool again[QUORUM_MAX_NODES] = { false };
+
+		poll(NULL, 0, 5);
+		fanout_ask_all(q, sc, 0, NULL, "run the acquire script");
+		for (size_t i = 0; i < q->n; i++)
+			q->nodes[i].active = again[i] = t->busy_at[i];
+		fanout(q, now_ms() + quorum_node_ms(q, lock->ttl_ms), -1);
+		for (size_t i = 0; i < q->n; i++) {
+			if (!again[i] || !q->nodes[i].reply)
+				continue;
+			t->busy--;
+			t->busy_at[i] = false;
+			count_node(q, lock, t, i);
+		}
+		pick_busy(q, t);
+	}
 }
 
 /*
@@ -93,7 +137,7 @@ static void release_unsure(struct quorum *q, struct dlock_lock *lock,
 	int64_t node_ms = quorum_node_ms(q, lock->ttl_ms);
 
 	for (size_t i = 0; i < q->n; i++)
-		sure[i] = q->nodes[i].reply && t->res[i].outcome == TRY_BUSY;
+		sure[i] = t->busy_at[i];
 	release_args(&qlock_of(lock)->keys, lock->owner, 'x', &sc);
 	fanout_ask_all(q, &sc, 0, NULL, "run the release script");
 	for (size_t i = 0; i < q->n; i++)
@@ -109,15 +153,13 @@ static void release_unsure(struct quorum *q, struct dlock_lock *lock,
  * majority shares a node with this one, so its counters start here.
  */
 static int write_fence(struct quorum *q, struct dlock_lock *lock,
-		       long long token, struct dlock_error *err)
+		       long long token, const bool *answered,
+		       struct dlock_error *err)
 {
-	bool answered[QUORUM_MAX_NODES] = { false };
 	char text[24];
 	struct script_call sc = { 0 };
 	size_t ok = 0;
 
-	for (size_t i = 0; i < q->n; i++)
-		answered[i] = q->nodes[i].reply != NULL;
 	snprintf(text, sizeof(text), "%lld", token);
 	fence_raise_args(&qlock_of(lock)->keys, text, &sc);
 	fanout_ask_all(q, &sc, 0, NULL, "write the fencing token back");
@@ -177,11 +219,36 @@ static int busy(struct quorum *q, struct dlock_lock *lock,
 	if (t->busy_agree < q->majority)
 		res->has_owner = false;
 	ql->grab_next = t->taken > 0;
-	if (ql->grab_next || t->busy_pick < 0)
+	if (ql->grab_next || t->busy_pick < 0) {
 		res->look_again_ms = next_backoff(ql);
-	else if (res->look_again_ms < 0)
+		return 0;
+	}
+	/* The back-off grows over splits in a row only. */
+	ql->backoff_ms = BACKOFF_FIRST_MS;
+	if (res->look_again_ms < 0)
 		res->look_again_ms = 0;
 	return 0;
+}
+
+/*
+ * Ours on a majority: our place in the queue of every other node goes,
+ * or it would stand at the head there after we let go (the release of a
+ * node that did not grant the lock wakes nobody) until our heartbeat ran
+ * out, and hold up every waiter behind it.
+ */
+static void leave_others(struct quorum *q, struct dlock_lock *lock,
+			 const struct tally *t)
+{
+	struct script_call sc = { 0 };
+
+	if (!t->busy)
+		return;
+	leave_args(&qlock_of(lock)->keys, lock->owner, 'x', &sc);
+	fanout_ask_all(q, &sc, 0, NULL, "leave the queue");
+	for (size_t i = 0; i < q->n; i++)
+		q->nodes[i].active = t->busy_at[i];
+	fanout(q, now_ms() + quorum_node_ms(q, lock->ttl_ms), -1);
+	fanout_clear(q);
 }
 
 /* Took it on a majority: fence, then see that the lease is still good. */
@@ -189,7 +256,7 @@ static int finish_take(struct quorum *q, struct dlock_lock *lock,
 		       int64_t sent_at, const struct tally *t,
 		       struct try_result *res, struct dlock_error *err)
 {
-	int rc = write_fence(q, lock, t->fence_max, err);
+	int rc = write_fence(q, lock, t->fence_max, t->answered, err);
 	int64_t spent = now_ms() - sent_at;
 
 	/*
@@ -210,6 +277,7 @@ static int finish_take(struct quorum *q, struct dlock_lock *lock,
 		release_unsure(q, lock, &none);
 		return rc;
 	}
+	leave_others(q, lock, t);
 	qlock_of(lock)->backoff_ms = BACKOFF_FIRST_MS;
 	qlock_of(lock)->grab_next = false;
 	qlock_of(lock)->valid_until = lease_end_from(sent_at, lock->ttl_ms);
@@ -247,6 +315,7 @@ int quorum_try_acquire(struct session *s, struct dlock_lock *lock,
 	fanout_ask_all(q, &sc, 0, NULL, "run the acquire script");
 	fanout(q, sent_at + quorum_node_ms(q, lock->ttl_ms), -1);
 	count_acquire(q, lock, t);
+	ask_busy_again(q, lock, &sc, t);
 	if (t->taken >= q->majority) {
 		rc = finish_take(q, lock, sent_at, t, res, err);
 		goto out;
