@@ -132,6 +132,21 @@ is "the waiters run in arrival order" "A B C" "$(tr '\n' ' ' <"$TMP/order" | sed
 is "... and leave no queue behind" "0 0 0" \
 	"$(rcli q1 exists 'dlock:{ff}:queue') $(rcli q2 exists 'dlock:{ff}:queue') $(rcli q3 exists 'dlock:{ff}:queue')"
 
+# A node that lost the key while we hold the lock gets it back at the next
+# renewal, since a majority still has it ours.
+rm -f "$TMP/started-rt" "$TMP/stop-rt"
+"$DLOCK" "${U3[@]}" run --ttl 3s rt -- sh -c "touch $TMP/started-rt;
+	while [ ! -e $TMP/stop-rt ]; do sleep 0.05; done" &
+HOLDER=$!
+track "$HOLDER"
+wait_until 20 test -e "$TMP/started-rt" || not_ok "holder of rt did not start"
+rcli q1 del 'dlock:{rt}' >/dev/null
+wait_until 20 sh -c "[ \"\$(redis-cli -s $TMP/q1.sock exists 'dlock:{rt}')\" = 1 ]"
+is "a node that lost the key is given it again" 1 "$(rcli q1 exists 'dlock:{rt}')"
+is "... with our owner token" "$(rcli q2 get 'dlock:{rt}')" "$(rcli q1 get 'dlock:{rt}')"
+unhold rt
+is "... and the holder ends well" 0 "$WAIT_STATUS"
+
 # A key set by hand on one node of three is a minority, not a lock.
 rcli q1 set 'dlock:{m}' someone PX 60000 >/dev/null
 "$DLOCK" "${U3[@]}" run -n m -- true
