@@ -16,8 +16,8 @@ int64_t quorum_node_ms(const struct quorum *q, int64_t ttl_ms)
 	/* Small against the lease (Redlock: a tenth), yet not a hair. */
 	int64_t ms = ttl_ms / 10, most = q->cfg->connect_timeout_ms;
 
-	if (most > 1000)
-		most = 1000;
+	if (most > NODE_MS_MOST)
+		most = NODE_MS_MOST;
 	if (ms > most)
 		ms = most;
 	return ms < 50 ? 50 : ms;

@@ -52,8 +52,8 @@ static int quorum_session_open(const struct dlock_config *cfg,
 		nd->cfg.url_texts = &cfg->url_texts[i];
 		nd->cfg.nurls = 1;
 		/* What a node's status or list may take: a frozen one. */
-		if (nd->cfg.connect_timeout_ms > 1000)
-			nd->cfg.connect_timeout_ms = 1000;
+		if (nd->cfg.connect_timeout_ms > NODE_MS_MOST)
+			nd->cfg.connect_timeout_ms = NODE_MS_MOST;
 		nd->display = cfg->urls[i].display;
 		rc = redis_backend.session_open(&nd->cfg, &nd->rs, err);
 	}
@@ -72,7 +72,9 @@ static int quorum_connect(struct session *s, struct dlock_error *err)
 	int answered;
 
 	fanout_ask_all(q, NULL, 1, ping, "answer PING");
-	answered = fanout(q, now_ms() + q->cfg->connect_timeout_ms, -1);
+	/* A frozen node must not hold up a majority that answered. */
+	answered = fanout(q, now_ms() + quorum_node_ms(q, NODE_MS_MOST * 10),
+			  -1);
 	if ((size_t)answered < q->majority)
 		return fanout_no_majority(q, "be reached", err);
 	return 0;
@@ -123,7 +125,9 @@ static int quorum_held_by(struct session *s, const struct dlock_lock *lock,
 
 	*how = HOLDS_NOTHING;
 	fanout_ask_all(q, NULL, 2, get, "read the lock");
-	answered = fanout(q, now_ms() + q->cfg->connect_timeout_ms, -1);
+	/* A frozen node must not hold up a majority that answered. */
+	answered = fanout(q, now_ms() + quorum_node_ms(q, NODE_MS_MOST * 10),
+			  -1);
 	for (size_t i = 0; i < q->n; i++) {
 		const redisReply *r = q->nodes[i].reply;
 

@@ -80,7 +80,13 @@ static inline struct quorum_lock *qlock_of(const struct dlock_lock *lock)
 	return (struct quorum_lock *)(void *)lock->impl;
 }
 
-/* How long one node may take to answer, for a lease of ttl_ms. */
+/* The longest a node may take to answer any request but a BLPOP. */
+#define NODE_MS_MOST 1000
+
+/*
+ * How long one node may take to answer, for a lease of ttl_ms: a tenth
+ * of it, from 50 ms to NODE_MS_MOST or --connect-timeout.
+ */
 int64_t quorum_node_ms(const struct quorum *q, int64_t ttl_ms);
 
 /* Clears every node's request; then set active, sc or argv, and what. */

@@ -7,7 +7,9 @@
 -- when it is lower, so that a majority of the nodes holds at least it and
 -- the next holder's majority, which shares a node with this one, counts
 -- past it. Records the token in the holder hash when there is one (never
--- making one, which would have no expiry). Returns the counter.
+-- making one, which would have no expiry). Returns the counter. Lua
+-- compares the values as doubles, exact below 2^53: counters seeded from
+-- the server's clock in microseconds stay below that until the year 2255.
 
 local want = tonumber(ARGV[1])
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
