@@ -199,6 +199,13 @@ static int quorum_wait(struct session *s, struct dlock_lock *lock,
 	fanout_clear(q);
 	if (rc == DLOCK_ECANCELED)
 		return set_error(err, rc, "canceled");
+	/*
+	 * No node could block for us (all refused at once, or one before
+	 * Redis 6 refused a fractional time-out): wait out the time anyway,
+	 * or the wait loop would spin.
+	 */
+	if (rc == 0)
+		return sleep_until(until, hooks, err);
 	return 0;
 }
 
