@@ -153,7 +153,7 @@ static int finish_stdout(int status)
 /* What the dispatcher sets up before it calls a command. */
 enum {
 	NEEDS_CONFIG = 1 << 0,	/* settings resolved, warnings printed */
-	/* A client on one server (several --url: a usage error, for now). */
+	/* A client on one server, or on a quorum of several --url. */
 	NEEDS_CLIENT = 1 << 1 | NEEDS_CONFIG,
 	/* Options stop at the first operand, as in flock(1). */
 	OPTIONS_FIRST = 1 << 2,

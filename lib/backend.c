@@ -1,8 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* Which backend serves a configuration, and what it can do. */
+#include <string.h>
+
 #include "backend.h"
 
 extern const struct backend_ops redis_backend;
+extern const struct backend_ops quorum_backend;
+
+/* The same server named twice would count twice towards a majority. */
+static int check_quorum(const struct dlock_config *cfg,
+			struct dlock_error *err)
+{
+	if (cfg->nurls == 2)
+		return set_error(err, DLOCK_EUSAGE, "two --url given: quorum "
+				 "mode needs at least 3 servers, as a majority "
+				 "of 2 tolerates no failure; give a third, or "
+				 "one");
+	if (cfg->nurls > 15)
+		return set_error(err, DLOCK_EUSAGE, "%zu --url given: quorum "
+				 "mode takes at most 15 servers", cfg->nurls);
+	for (size_t i = 0; i < cfg->nurls; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->urls[i].display,
+				   cfg->urls[j].display) == 0)
+				return set_error(err, DLOCK_EUSAGE, "--url %s "
+						 "is given twice: quorum mode "
+						 "needs independent servers",
+						 cfg->urls[i].display);
+	return 0;
+}
 
 int backend_for_url(const struct dlock_config *cfg, size_t index,
 		    const struct backend_ops **out, struct dlock_error *err)
@@ -10,19 +36,26 @@ int backend_for_url(const struct dlock_config *cfg, size_t index,
 	if (index >= cfg->nurls)
 		return set_error(err, DLOCK_EUSAGE, "no server URL number %zu",
 				 index + 1);
-	/* Every URL that url_parse() accepts today is one Redis server's. */
-	*out = &redis_backend;
+	/*
+	 * Every URL that url_parse() accepts today is one Redis server's;
+	 * as a node of a quorum, doctor also checks it against the others.
+	 */
+	*out = cfg->nurls >= 3 ? &quorum_backend : &redis_backend;
 	return 0;
 }
 
 int backend_for(const struct dlock_config *cfg,
 		const struct backend_ops **out, struct dlock_error *err)
 {
-	/* A backend over several URLs (a quorum) goes here. */
-	if (cfg->nurls > 1)
-		return set_error(err, DLOCK_EUSAGE, "several --url given, but "
-				 "quorum mode is not available in this "
-				 "version; give one");
+	int rc;
+
+	/* Several URLs: independent masters, a quorum (Redlock). */
+	if (cfg->nurls > 1) {
+		rc = check_quorum(cfg, err);
+		if (!rc)
+			*out = &quorum_backend;
+		return rc;
+	}
 	return backend_for_url(cfg, 0, out, err);
 }
 

@@ -158,8 +158,8 @@ typedef void dlock_log_fn(void *arg, const char *msg);
 /*
  * Makes a client on cfg, which must be resolved and must outlive it, and
  * stores it in *out. No connection is made yet. Returns 0; DLOCK_EUSAGE
- * when the settings name no lock service this version can use (several
- * URLs: quorum mode is not available yet); or DLOCK_ENOMEM.
+ * when the settings name no lock service this version can use (two URLs:
+ * a quorum needs three or more); or DLOCK_ENOMEM.
  */
 int dlock_new(const struct dlock_config *cfg, struct dlock **out,
 	      struct dlock_error *err);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <string.h>
 
 #include "calls.h"
 #include "scripts.h"
@@ -17,59 +18,72 @@ char redis_mode_char(int mode)
 	return '?';
 }
 
+/* Copies a script's KEYS and ARGV into sc, which they may point into. */
+static void set_call(struct script_call *sc, const char **keys, size_t nkeys,
+		     const char **args, size_t nargs)
+{
+	memcpy(sc->keys, keys, nkeys * sizeof(*keys));
+	memcpy(sc->args, args, nargs * sizeof(*args));
+	sc->nkeys = (int)nkeys;
+	sc->nargs = (int)nargs;
+}
+
+void acquire_args(const struct redis_keys *k, const struct acquire_call *a,
+		  struct script_call *sc)
+{
+	const char *keys[] = { k->lock, k->fence, k->holder, k->queue,
+			       k->waiters, k->wake, k->holders, k->kind,
+			       k->waiter };
+	const char *args[] = { a->owner, sc->num[0], a->meta->host,
+			       a->meta->pid, a->meta->user, a->meta->command,
+			       sc->num[1], HEARTBEAT_WINDOW_TEXT,
+			       a->grab ? "grab" : "fifo", a->join ? "1" : "0",
+			       a->want_place ? "1" : "0", sc->mode,
+			       sc->num[2], a->meta->keeps_alive ? "1" : "0" };
+
+	sc->script = &script_acquire;
+	snprintf(sc->num[0], sizeof(sc->num[0]), "%lld",
+		 (long long)a->expiry_ms);
+	snprintf(sc->num[1], sizeof(sc->num[1]), "%lld", (long long)a->ttl_ms);
+	snprintf(sc->num[2], sizeof(sc->num[2]), "%ld", a->limit);
+	sc->mode[0] = redis_mode_char(a->mode);
+	sc->mode[1] = '\0';
+	set_call(sc, keys, ARRAY_SIZE(keys), args, ARRAY_SIZE(args));
+}
+
 int call_acquire(struct conn *c, const struct redis_keys *k,
 		 const struct acquire_call *a, int64_t deadline,
 		 redisReply **r, struct dlock_error *err)
 {
-	char expiry[24], ttl[24], limit[24];
-	const char mode[2] = { redis_mode_char(a->mode), '\0' };
-	const char *keys[] = { k->lock, k->fence, k->holder, k->queue,
-			       k->waiters, k->wake, k->holders, k->kind,
-			       k->waiter };
-	const char *args[] = { a->owner, expiry, a->meta->host, a->meta->pid,
-			       a->meta->user, a->meta->command, ttl,
-			       HEARTBEAT_WINDOW_TEXT, a->grab ? "grab" : "fifo",
-			       a->join ? "1" : "0", a->want_place ? "1" : "0",
-			       mode, limit,
-			       a->meta->keeps_alive ? "1" : "0" };
+	struct script_call sc = { 0 };
 
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)a->expiry_ms);
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)a->ttl_ms);
-	snprintf(limit, sizeof(limit), "%ld", a->limit);
-	return script_run(c, &script_acquire, (int)ARRAY_SIZE(keys), keys,
-			  (int)ARRAY_SIZE(args), args, deadline, -1, r, err);
+	acquire_args(k, a, &sc);
+	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
+			  deadline, -1, r, err);
 }
 
-/* The renew script's KEYS and ARGV, for EVALSHA and EVAL alike. */
-#define RENEW_KEYS 4
-#define RENEW_ARGS 3
-
-static void renew_args(const struct redis_keys *k, const char *owner,
-		       const char *expiry, const char *mode,
-		       const char *keys[RENEW_KEYS],
-		       const char *args[RENEW_ARGS])
+void renew_args(const struct redis_keys *k, const char *owner,
+		int64_t expiry_ms, char mode, struct script_call *sc)
 {
-	keys[0] = k->lock;
-	keys[1] = k->holder;
-	keys[2] = k->holders;
-	keys[3] = k->kind;
-	args[0] = owner;
-	args[1] = expiry;
-	args[2] = mode;
+	const char *keys[] = { k->lock, k->holder, k->holders, k->kind };
+	const char *args[] = { owner, sc->num[0], sc->mode };
+
+	sc->script = &script_renew;
+	snprintf(sc->num[0], sizeof(sc->num[0]), "%lld", (long long)expiry_ms);
+	sc->mode[0] = mode;
+	sc->mode[1] = '\0';
+	set_call(sc, keys, ARRAY_SIZE(keys), args, ARRAY_SIZE(args));
 }
 
 int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
 	       redisReply **r, struct dlock_error *err)
 {
-	char expiry[24];
-	const char mode_text[2] = { mode, '\0' };
-	const char *keys[RENEW_KEYS], *args[RENEW_ARGS];
+	struct script_call sc = { 0 };
 
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)expiry_ms);
-	renew_args(k, owner, expiry, mode_text, keys, args);
-	return script_run(c, &script_renew, RENEW_KEYS, keys, RENEW_ARGS,
-			  args, deadline, cancel_fd, r, err);
+	renew_args(k, owner, expiry_ms, mode, &sc);
+	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
+			  deadline, cancel_fd, r, err);
 }
 
 int call_renew_identify(struct conn *c, const struct redis_keys *k,
@@ -77,22 +91,23 @@ int call_renew_identify(struct conn *c, const struct redis_keys *k,
 			int64_t deadline, int cancel_fd, redisReply **info,
 			redisReply **r, struct dlock_error *err)
 {
-	char expiry[24], nkeys[4];
-	const char mode_text[2] = { mode, '\0' };
+	struct script_call sc = { 0 };
+	char nkeys[4];
 	const char *info_argv[] = { "INFO", "server" };
-	const char *eval[3 + RENEW_KEYS + RENEW_ARGS] = {
-		"EVAL", script_body(&script_renew), nkeys
-	};
+	const char *eval[3 + ARRAY_SIZE(sc.keys) + ARRAY_SIZE(sc.args)];
 	const char **argvs[] = { info_argv, eval };
-	const int argcs[] = { (int)ARRAY_SIZE(info_argv),
-			      (int)ARRAY_SIZE(eval) };
+	int argcs[] = { (int)ARRAY_SIZE(info_argv), 0 };
 	redisReply *replies[2];
 	int rc;
 
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)expiry_ms);
-	snprintf(nkeys, sizeof(nkeys), "%d", RENEW_KEYS);
-	renew_args(k, owner, expiry, mode_text, eval + 3,
-		   eval + 3 + RENEW_KEYS);
+	renew_args(k, owner, expiry_ms, mode, &sc);
+	snprintf(nkeys, sizeof(nkeys), "%d", sc.nkeys);
+	eval[0] = "EVAL";
+	eval[1] = script_body(sc.script);
+	eval[2] = nkeys;
+	memcpy(eval + 3, sc.keys, (size_t)sc.nkeys * sizeof(*eval));
+	memcpy(eval + 3 + sc.nkeys, sc.args, (size_t)sc.nargs * sizeof(*eval));
+	argcs[1] = 3 + sc.nkeys + sc.nargs;
 	rc = conn_pipeline_cancel(c, deadline, cancel_fd, 2, argcs, argvs,
 				  replies, err);
 	if (rc)
@@ -102,30 +117,62 @@ int call_renew_identify(struct conn *c, const struct redis_keys *k,
 	return 0;
 }
 
+void release_args(const struct redis_keys *k, const char *owner, char mode,
+		  struct script_call *sc)
+{
+	const char *keys[] = { k->lock, k->holder, k->queue, k->waiters,
+			       k->holders, k->kind };
+	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, sc->mode };
+
+	sc->script = &script_release;
+	sc->mode[0] = mode;
+	sc->mode[1] = '\0';
+	set_call(sc, keys, ARRAY_SIZE(keys), args, ARRAY_SIZE(args));
+}
+
 int call_release(struct conn *c, const struct redis_keys *k,
 		 const char *owner, char mode, int64_t deadline,
 		 redisReply **r, struct dlock_error *err)
 {
-	const char mode_text[2] = { mode, '\0' };
-	const char *keys[] = { k->lock, k->holder, k->queue, k->waiters,
-			       k->holders, k->kind };
-	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, mode_text };
+	struct script_call sc = { 0 };
 
-	return script_run(c, &script_release, (int)ARRAY_SIZE(keys), keys,
-			  (int)ARRAY_SIZE(args), args, deadline, -1, r, err);
+	release_args(k, owner, mode, &sc);
+	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
+			  deadline, -1, r, err);
+}
+
+void leave_args(const struct redis_keys *k, const char *owner, char mode,
+		struct script_call *sc)
+{
+	const char *keys[] = { k->lock, k->queue, k->waiters, k->wake,
+			       k->waiter };
+	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, sc->mode };
+
+	sc->script = &script_leave;
+	sc->mode[0] = mode;
+	sc->mode[1] = '\0';
+	set_call(sc, keys, ARRAY_SIZE(keys), args, ARRAY_SIZE(args));
 }
 
 int call_leave(struct conn *c, const struct redis_keys *k, const char *owner,
 	       char mode, int64_t deadline, redisReply **r,
 	       struct dlock_error *err)
 {
-	const char mode_text[2] = { mode, '\0' };
-	const char *keys[] = { k->lock, k->queue, k->waiters, k->wake,
-			       k->waiter };
-	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, mode_text };
+	struct script_call sc = { 0 };
 
-	return script_run(c, &script_leave, (int)ARRAY_SIZE(keys), keys,
-			  (int)ARRAY_SIZE(args), args, deadline, -1, r, err);
+	leave_args(k, owner, mode, &sc);
+	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
+			  deadline, -1, r, err);
+}
+
+void fence_raise_args(const struct redis_keys *k, const char *token,
+		      struct script_call *sc)
+{
+	const char *keys[] = { k->fence, k->holder };
+	const char *args[] = { token };
+
+	sc->script = &script_fence_raise;
+	set_call(sc, keys, ARRAY_SIZE(keys), args, ARRAY_SIZE(args));
 }
 
 int call_inspect(struct conn *c, const struct redis_keys *k, int64_t deadline,

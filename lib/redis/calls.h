@@ -27,6 +27,33 @@ struct acquire_call {
 	long limit;
 };
 
+/*
+ * One script call's KEYS and ARGV, for a request that does not block
+ * (quorum mode sends one to every node at once). The strings point into
+ * the keys and settings given, and into sc itself: keep them all alive
+ * until the call is done.
+ */
+struct script_call {
+	struct script *script;
+	int nkeys, nargs;
+	const char *keys[12];
+	const char *args[16];
+	char num[3][24];
+	char mode[2];
+};
+
+void acquire_args(const struct redis_keys *k, const struct acquire_call *a,
+		  struct script_call *sc);
+void renew_args(const struct redis_keys *k, const char *owner,
+		int64_t expiry_ms, char mode, struct script_call *sc);
+void release_args(const struct redis_keys *k, const char *owner, char mode,
+		  struct script_call *sc);
+void leave_args(const struct redis_keys *k, const char *owner, char mode,
+		struct script_call *sc);
+/* Quorum mode: raises the fence counter to token (fence_raise.lua). */
+void fence_raise_args(const struct redis_keys *k, const char *token,
+		      struct script_call *sc);
+
 int call_acquire(struct conn *c, const struct redis_keys *k,
 		 const struct acquire_call *a, int64_t deadline,
 		 redisReply **r, struct dlock_error *err);

@@ -24,6 +24,10 @@ struct conn {
 	bool array_too_long;
 	conn_redirect_fn *redirect;
 	void *redirect_arg;
+	/* A request in flight without blocking (conn_start, conn_advance). */
+	char *out;
+	size_t out_len, out_sent, in_fed;
+	short want;
 };
 
 /*
@@ -146,6 +150,24 @@ static int send_all(struct conn *c, const char *buf, size_t len,
  */
 #define REPLY_BYTES_MAX (16 << 20)
 
+/*
+ * Gives n bytes from the server to the reply parser, bounding what one
+ * reply may take: *fed counts the bytes of the reply so far.
+ */
+static int feed(struct conn *c, const char *buf, size_t n, size_t *fed,
+		struct dlock_error *err)
+{
+	*fed += n;
+	if (*fed > REPLY_BYTES_MAX) {
+		c->broken = true;
+		return set_error(err, DLOCK_ECONN, "%s sent a reply of over "
+				 "%d MiB; is it a Redis server?",
+				 c->url->display, REPLY_BYTES_MAX >> 20);
+	}
+	redisReaderFeed(c->reader, buf, n);
+	return 0;
+}
+
 static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 		      redisReply **reply, struct dlock_error *err)
 {
@@ -180,16 +202,10 @@ static int read_reply(struct conn *c, int64_t deadline, int cancel_fd,
 			return io_failed(c, err, DLOCK_ETIMEDOUT, "reading");
 		n = c->t->ops->recv(c->t, buf, sizeof(buf), &want);
 		if (n > 0) {
-			fed += (size_t)n;
-			if (fed > REPLY_BYTES_MAX) {
-				c->broken = true;
-				return set_error(err, DLOCK_ECONN, "%s sent a "
-						 "reply of over %d MiB; is it "
-						 "a Redis server?",
-						 c->url->display,
-						 REPLY_BYTES_MAX >> 20);
-			}
-			redisReaderFeed(c->reader, buf, (size_t)n);
+			int rc = feed(c, buf, (size_t)n, &fed, err);
+
+			if (rc)
+				return rc;
 			continue;
 		}
 		if (n == 0) {
@@ -589,8 +605,138 @@ void conn_close(struct conn *c)
 {
 	if (!c)
 		return;
+	if (c->out) {
+		explicit_bzero(c->out, c->out_len);
+		free(c->out);
+	}
 	transport_close(c->t);
 	if (c->reader)
 		redisReaderFree(c->reader);
 	free(c);
+}
+
+int conn_start(struct conn *c, int argc, const char **argv,
+	       const size_t *lens, struct dlock_error *err)
+{
+	char *cmd = NULL;
+	int len;
+
+	if (c->broken || c->out)
+		return set_error(err, DLOCK_ECONN, "connection to %s is %s",
+				 c->url->display,
+				 c->broken ? "broken" : "busy");
+	len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	/* Ours to free with free(): redisFreeCommand() is free() in 0.14. */
+	c->out = malloc((size_t)len);
+	if (!c->out) {
+		redisFreeCommand(cmd);
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	memcpy(c->out, cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	c->out_len = (size_t)len;
+	c->out_sent = 0;
+	c->in_fed = 0;
+	c->want = POLLOUT;
+	return 0;
+}
+
+short conn_events(const struct conn *c)
+{
+	return c->want;
+}
+
+static void finish_out(struct conn *c)
+{
+	explicit_bzero(c->out, c->out_len);
+	free(c->out);
+	c->out = NULL;
+}
+
+/* Sends what the socket takes now; 0 also when some is left to send. */
+static int send_some(struct conn *c, struct dlock_error *err)
+{
+	while (c->out_sent < c->out_len) {
+		short want = 0;
+		ssize_t n = c->t->ops->send(c->t, c->out + c->out_sent,
+					    c->out_len - c->out_sent, &want);
+
+		if (n > 0) {
+			c->out_sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && want) {
+			c->want = want;
+			return 0;
+		}
+		return io_failed(c, err, DLOCK_ECONN, "sending");
+	}
+	c->want = POLLIN;
+	return 0;
+}
+
+/* Reads what has come; *reply stays NULL until a whole reply is in. */
+static int read_some(struct conn *c, redisReply **reply,
+		     struct dlock_error *err)
+{
+	char buf[16384];
+
+	for (;;) {
+		void *r = NULL;
+		short want = 0;
+		ssize_t n;
+
+		if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+			c->broken = true;
+			return set_error(err, DLOCK_ECONN, "%s sent something "
+					 "that is not Redis protocol%s; is it "
+					 "a Redis server?", c->url->display,
+					 c->array_too_long ?
+					 " (an array too long)" : "");
+		}
+		if (r) {
+			*reply = r;
+			return 0;
+		}
+		n = c->t->ops->recv(c->t, buf, sizeof(buf), &want);
+		if (n > 0) {
+			int rc = feed(c, buf, (size_t)n, &c->in_fed, err);
+
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (n == 0)
+			errno = ECONNRESET;
+		if (n == 0 || !want)
+			return io_failed(c, err, DLOCK_ECONN, "reading");
+		c->want = want;
+		return 0;
+	}
+}
+
+int conn_advance(struct conn *c, redisReply **reply, struct dlock_error *err)
+{
+	int rc;
+
+	*reply = NULL;
+	if (c->broken || !c->out)
+		return set_error(err, DLOCK_ECONN, "connection to %s has no "
+				 "request in flight", c->url->display);
+	if (c->out_sent < c->out_len) {
+		rc = send_some(c, err);
+		if (rc || c->out_sent < c->out_len)
+			return rc;
+	}
+	rc = read_some(c, reply, err);
+	if (rc || *reply)
+		finish_out(c);
+	return rc;
+}
+
+void conn_abandon(struct conn *c)
+{
+	c->broken = true;
 }

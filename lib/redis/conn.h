@@ -105,4 +105,21 @@ void conn_set_tick(struct conn *c, void (*fn)(void *arg), void *arg,
 int reply_error(const struct conn *c, const redisReply *r, const char *what,
 		struct dlock_error *err);
 
+/*
+ * A request that does not block, for talking to several servers at once
+ * from one poll(2) loop. conn_start() formats a command and queues it (it
+ * sends nothing yet); poll conn_fd() for conn_events(), then call
+ * conn_advance(), which moves the bytes that can move now and returns 0
+ * with *reply once the whole reply is in, 0 with *reply NULL while more is
+ * to come, or a code after which the connection is unusable. The caller
+ * keeps the deadline: a request given up on leaves the connection out of
+ * step, so conn_abandon() it and close it. One request at a time.
+ */
+int conn_start(struct conn *c, int argc, const char **argv,
+	       const size_t *lens, struct dlock_error *err);
+short conn_events(const struct conn *c);
+int conn_advance(struct conn *c, redisReply **reply,
+		 struct dlock_error *err);
+void conn_abandon(struct conn *c);
+
 #endif

@@ -52,20 +52,26 @@ struct doctor {
 static void add(struct doctor *d, int level, const char *what,
 		const char *fmt, ...) PRINTF_LIKE(4, 5);
 
-static void add(struct doctor *d, int level, const char *what,
-		const char *fmt, ...)
+void doctor_report_add(struct dlock_doctor_report *r, int level,
+		       const char *what, const char *fmt, va_list ap)
 {
-	struct dlock_doctor_report *r = d->report;
 	struct dlock_doctor_check *c;
-	va_list ap;
 
 	if (r->count >= DLOCK_DOCTOR_MAX_CHECKS)
 		return;
 	c = &r->checks[r->count++];
 	c->level = level;
 	snprintf(c->what, sizeof(c->what), "%s", what);
-	va_start(ap, fmt);
 	vsnprintf(c->text, sizeof(c->text), fmt, ap);
+}
+
+static void add(struct doctor *d, int level, const char *what,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	doctor_report_add(d->report, level, what, fmt, ap);
 	va_end(ap);
 }
 

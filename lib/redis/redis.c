@@ -258,6 +258,28 @@ static void parse_busy(const redisReply *r, struct try_result *res)
 		 r->element[7]);
 }
 
+int redis_acquire_reply(const redisReply *r, struct dlock_lock *lock,
+			struct try_result *res)
+{
+	if (!acquire_reply_ok(r))
+		return -1;
+	switch (r->element[0]->integer) {
+	case 1:
+		res->outcome = TRY_TAKEN;
+		snprintf(lock->fence, sizeof(lock->fence), "%lld",
+			 r->element[1]->integer);
+		break;
+	case -1:
+		res->outcome = TRY_WRONG_KIND;
+		res->held_kind = kind_of(r->element[1]->str);
+		res->held_limit = r->element[2]->integer;
+		break;
+	default:
+		parse_busy(r, res);
+	}
+	return 0;
+}
+
 static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 			     const struct holder_meta *meta, bool join,
 			     bool want_place, struct try_result *res,
@@ -287,24 +309,8 @@ static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 	rc = session_done(s, c, rc, r, "run the acquire script", err);
 	if (rc)
 		goto out;
-	if (!acquire_reply_ok(r)) {
+	if (redis_acquire_reply(r, lock, res) < 0)
 		rc = session_bad_reply(s, c, "acquire", err);
-		goto out;
-	}
-	switch (r->element[0]->integer) {
-	case 1:
-		res->outcome = TRY_TAKEN;
-		snprintf(lock->fence, sizeof(lock->fence), "%lld",
-			 r->element[1]->integer);
-		break;
-	case -1:
-		res->outcome = TRY_WRONG_KIND;
-		res->held_kind = kind_of(r->element[1]->str);
-		res->held_limit = r->element[2]->integer;
-		break;
-	default:
-		parse_busy(r, res);
-	}
 out:
 	freeReplyObject(r);
 	return rc;

@@ -78,6 +78,14 @@ void session_learn_run_id(struct session *s, struct conn *c,
 bool redis_parse_run_id(const char *text, size_t len,
 			char out[RUN_ID_LEN + 1]);
 
+/*
+ * Reads the acquire script's reply r into res (and lock->fence when
+ * taken). Returns 0, or -1 for a reply of the wrong shape. Quorum mode
+ * reads each node's reply with it.
+ */
+int redis_acquire_reply(const redisReply *r, struct dlock_lock *lock,
+			struct try_result *res);
+
 /* lib/redis/inspect.c: the backend's status, list and by-owner calls. */
 int redis_status(struct session *s, const char *name,
 		 struct dlock_status **out, struct dlock_error *err);
@@ -95,5 +103,9 @@ int redis_force_release(struct session *s, const char *name,
 /* lib/redis/doctor.c */
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err);
+/* Adds a line to a doctor's report; a full report drops it. */
+void doctor_report_add(struct dlock_doctor_report *r, int level,
+		       const char *what, const char *fmt, va_list ap)
+	PRINTF_LIKE(4, 0);
 
 #endif

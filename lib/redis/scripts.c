@@ -24,6 +24,7 @@ struct script script_leave = { lua_leave, lua_leave_sha };
 struct script script_inspect = { lua_inspect, lua_inspect_sha };
 struct script script_force_release = { lua_force_release,
 				       lua_force_release_sha };
+struct script script_fence_raise = { lua_fence_raise, lua_fence_raise_sha };
 
 static int run_once(struct conn *c, const char *verb, const char *first,
 		    int nkeys, const char **keys, int nargs, const char **args,
@@ -73,4 +74,29 @@ int script_run(struct conn *c, struct script *s, int nkeys,
 	*reply = NULL;
 	return run_once(c, "EVAL", s->body, nkeys, keys, nargs, args,
 			deadline, cancel_fd, reply, err);
+}
+
+int script_argv(struct script *s, bool eval, int nkeys,
+		const char *const *keys, int nargs, const char *const *args,
+		const char **argv, int max, char numkeys[12])
+{
+	int argc = 0;
+
+	if (3 + nkeys + nargs > max)
+		return -1;
+	snprintf(numkeys, 12, "%d", nkeys);
+	argv[argc++] = eval ? "EVAL" : "EVALSHA";
+	argv[argc++] = eval ? s->body : s->sha;
+	argv[argc++] = numkeys;
+	for (int i = 0; i < nkeys; i++)
+		argv[argc++] = keys[i];
+	for (int i = 0; i < nargs; i++)
+		argv[argc++] = args[i];
+	return argc;
+}
+
+bool script_missing(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR &&
+	       strncmp(r->str, "NOSCRIPT", 8) == 0;
 }

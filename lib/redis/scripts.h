@@ -38,12 +38,26 @@ extern struct script script_release;
 extern struct script script_leave;
 extern struct script script_inspect;
 extern struct script script_force_release;
+extern struct script script_fence_raise;
 
 /* The script's SHA-1, for pipelining EVALSHA calls. */
 const char *script_sha(struct script *s);
 
 /* The script's text, for EVAL where the server surely lacks it. */
 const char *script_body(struct script *s);
+
+/*
+ * The command line of a script call into argv (room for max entries):
+ * EVALSHA, or EVAL with the script's text when eval. numkeys is the
+ * caller's buffer for the key count. Returns argc, or -1 when it does not
+ * fit.
+ */
+int script_argv(struct script *s, bool eval, int nkeys,
+		const char *const *keys, int nargs, const char *const *args,
+		const char **argv, int max, char numkeys[12]);
+
+/* Whether r is the NOSCRIPT error: the server lacks the script's text. */
+bool script_missing(const redisReply *r);
 
 /*
  * Runs a script by EVALSHA, falling back to EVAL when the server does not

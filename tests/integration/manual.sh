@@ -20,7 +20,7 @@ max_lines() {
 }
 
 pages=$(cd "$ROOT/man" && ls -- *.[1-9] 2>/dev/null)
-for p in dlock.1 dlock.7 dlock-redis.7; do
+for p in dlock.1 dlock.7 dlock-redis.7 dlock-quorum.7; do
 	if [ -f "$ROOT/man/$p" ]; then
 		ok "man/$p exists"
 	else

@@ -116,7 +116,7 @@ is "a password in DLOCK_URL draws no warning" "" "$(cat "$TMP/err")"
 unlike "a wrong URL password is not echoed" "$(cat "$TMP/err")" nope
 
 "$DLOCK" --url "$A" --url "$B" run k -- true 2>"$TMP/err"
-is "several URLs: refused for now" 64 $?
-like "... saying quorum mode is not available" "$(cat "$TMP/err")" "quorum mode"
+is "two URLs: refused (a quorum needs three)" 64 $?
+like "... saying why" "$(cat "$TMP/err")" "quorum mode needs at least 3 servers"
 
 done_testing

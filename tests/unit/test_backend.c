@@ -502,6 +502,56 @@ static void test_checks(const struct dlock_config *cfg, struct dlock *a)
 	       "a backend built for another table version is refused");
 }
 
+/* Settings with the URLs given, resolved; NULL on failure. */
+static struct dlock_config *config_with(const char *const *urls, size_t n)
+{
+	struct dlock_config *cfg = dlock_config_new();
+	struct dlock_error err;
+
+	for (size_t i = 0; cfg && i < n; i++)
+		if (dlock_config_set_option(cfg, "url", urls[i], &err))
+			goto fail;
+	if (cfg && !dlock_config_set_option(cfg, "config", "/dev/null", &err) &&
+	    !dlock_config_resolve(cfg, &err))
+		return cfg;
+fail:
+	diag("settings: %s", cfg ? err.msg : "out of memory");
+	dlock_config_free(cfg);
+	return NULL;
+}
+
+/* backend_for(): the number of URLs chooses between one server and a quorum. */
+static void test_choice(void)
+{
+	static const char *const urls[] = { "redis://127.0.0.1:1",
+					    "redis://127.0.0.1:2",
+					    "redis://127.0.0.1:3",
+					    "redis://127.0.0.1:1" };
+	const struct backend_ops *ops = NULL;
+	struct dlock_config *cfg;
+	struct dlock_error err;
+
+	cfg = config_with(urls, 1);
+	ok(cfg && backend_for(cfg, &ops, &err) == 0 &&
+	   strcmp(ops->name, "redis") == 0, "one URL: one Redis server");
+	dlock_config_free(cfg);
+	cfg = config_with(urls, 2);
+	ok(cfg && backend_for(cfg, &ops, &err) == DLOCK_EUSAGE &&
+	   strstr(err.msg, "at least 3 servers"),
+	   "two URLs: refused, a majority of two tolerates nothing");
+	dlock_config_free(cfg);
+	cfg = config_with(urls, 3);
+	ok(cfg && backend_for(cfg, &ops, &err) == 0 &&
+	   strcmp(ops->name, "quorum") == 0 && !(ops->caps & CAP_SHARED) &&
+	   !(ops->caps & CAP_LIMIT) && (ops->caps & CAP_MONOTONIC_FENCE),
+	   "three URLs: a quorum, without -s or --limit");
+	dlock_config_free(cfg);
+	cfg = config_with(urls, 4);
+	ok(cfg && backend_for(cfg, &ops, &err) == DLOCK_EUSAGE &&
+	   strstr(err.msg, "given twice"), "a URL given twice is refused");
+	dlock_config_free(cfg);
+}
+
 int main(void)
 {
 	struct dlock_config *cfg = dlock_config_new();
@@ -528,6 +578,7 @@ int main(void)
 	test_reentrant(a);
 	test_lease(a, b);
 	test_checks(cfg, a);
+	test_choice();
 	dlock_free(a);
 	dlock_free(b);
 	dlock_config_free(cfg);
