@@ -1,12 +1,14 @@
 # Sourced by the quorum benchmarks: three throwaway redis-servers on
 # $tmp/q1.sock .. q3.sock, with AOF and appendfsync always (what quorum
-# mode assumes of a node that restarts), stopped and removed on exit.
+# mode assumes of a node that restarts; QUORUM_PERSIST=no starts them
+# without, to show what that assumption buys), stopped and removed on exit.
 # qstart N starts (or restarts) node N; its pid is in $tmp/qN.pid.
 # shellcheck shell=bash
 tmp=$(mktemp -d)
 qstart() {
 	redis-server --port 0 --unixsocket "$tmp/q$1.sock" --dir "$tmp" \
-		--save '' --appendonly yes --appendfsync always \
+		--save '' --appendonly "${QUORUM_PERSIST:-yes}" \
+		--appendfsync always \
 		--appendfilename "q$1.aof" --appenddirname "q$1.aofdir" \
 		--logfile "$tmp/q$1.log" >/dev/null 2>&1 &
 	echo $! >"$tmp/q$1.pid"

@@ -6,6 +6,7 @@
 # tokens that strictly increase in order of entry.
 #
 #   quorum-torture.sh [N [M [DLOCK-RUN-OPTIONS...]]]   (default 16 x 32)
+# QUORUM_PERSIST=no runs the nodes without persistence.
 # Prints the torture's figures and the disturbances; exits as it does.
 set -u
 : "${DLOCK:?}"
@@ -43,10 +44,15 @@ while kill -0 "$torture" 2>/dev/null; do
 	sleep 0.$((RANDOM % 5 + 3))
 done
 wait "$torture"
-[ -n "${QUORUM_TORTURE_ERR:-}" ] && cp "$tmp/torture.err" "$QUORUM_TORTURE_ERR"
 status=$?
+[ -n "${QUORUM_TORTURE_ERR:-}" ] && cp "$tmp/torture.err" "$QUORUM_TORTURE_ERR"
 cat "$tmp/torture.out"
-echo "quorum torture: 3 nodes with AOF (appendfsync always); $frozen" \
+if [ "${QUORUM_PERSIST:-yes}" = no ]; then
+	persistence="without persistence"
+else
+	persistence="with AOF (appendfsync always)"
+fi
+echo "quorum torture: 3 nodes $persistence; $frozen" \
 	"freezes of 0.2-0.9 s and $killed kill -9 and restarts, one node at a time"
 echo "quorum torture: messages: $(grep -c 'retrying' "$tmp/torture.err")" \
 	"retries, $(grep -c '^dlock: lost' "$tmp/torture.err") leases lost," \
