@@ -95,11 +95,15 @@ def serve(conn, mode):
 
 def main():
     path, mode = sys.argv[1], sys.argv[2]
-    if os.path.exists(path):
-        os.unlink(path)
+    # The socket appears under its name only once it listens: a client
+    # that sees the file between bind() and listen() would be refused.
+    tmp = path + ".new"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
+    srv.bind(tmp)
     srv.listen(16)
+    os.rename(tmp, path)
     threading.Timer(LIFETIME_S, lambda: os._exit(0)).start()
     while True:
         conn, _ = srv.accept()
