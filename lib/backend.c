@@ -3,6 +3,7 @@
 #include "backend.h"
 
 extern const struct backend_ops redis_backend;
+extern const struct backend_ops redis_sentinel_backend;
 
 int backend_for_url(const struct dlock_config *cfg, size_t index,
 		    const struct backend_ops **out, struct dlock_error *err)
@@ -11,7 +12,8 @@ int backend_for_url(const struct dlock_config *cfg, size_t index,
 		return set_error(err, DLOCK_EUSAGE, "no server URL number %zu",
 				 index + 1);
 	/* Every URL that url_parse() accepts today is one Redis server's. */
-	*out = &redis_backend;
+	*out = cfg->urls[index].sentinel ? &redis_sentinel_backend :
+	       &redis_backend;
 	return 0;
 }
 

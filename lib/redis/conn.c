@@ -13,6 +13,7 @@ struct conn {
 	redisReader *reader;
 	const struct url *url;
 	const char *user;
+	const char *password;
 	bool broken;
 	void (*tick)(void *arg);
 	void *tick_arg;
@@ -348,10 +349,10 @@ static int auth_error(const struct conn *c, const redisReply *r,
  * password may be an ACL "nopass" user, which takes any password; AUTH
  * needs one, so it gets an empty one and the server decides.
  */
-static int handshake(struct conn *c, const struct dlock_config *cfg,
-		     int64_t deadline, struct dlock_error *err)
+static int handshake(struct conn *c, int64_t deadline,
+		     struct dlock_error *err)
 {
-	const char *password = cfg->password ? cfg->password : c->url->password;
+	const char *password = c->password;
 	bool auth = password || c->user;
 	char db[24], *cmds[2];
 	int lens[2], n = 0, rc = 0;
@@ -395,13 +396,25 @@ out_free:
 int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 	      struct conn **out, struct dlock_error *err)
 {
+	const struct url *u = &cfg->urls[index];
+
+	return conn_open_at(cfg, u, cfg->user ? cfg->user : u->user,
+			    cfg->password ? cfg->password : u->password,
+			    deadline, out, err);
+}
+
+int conn_open_at(const struct dlock_config *cfg, const struct url *url,
+		 const char *user, const char *password, int64_t deadline,
+		 struct conn **out, struct dlock_error *err)
+{
 	struct conn *c = calloc(1, sizeof(*c));
 	int rc;
 
 	if (!c)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	c->url = &cfg->urls[index];
-	c->user = cfg->user ? cfg->user : c->url->user;
+	c->url = url;
+	c->user = user;
+	c->password = password;
 	c->reader = redisReaderCreate();
 	if (!c->reader) {
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
@@ -424,7 +437,7 @@ int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 	}
 	if (rc)
 		goto out_free;
-	rc = handshake(c, cfg, deadline, err);
+	rc = handshake(c, deadline, err);
 	if (rc)
 		goto out_free;
 	*out = c;

@@ -373,10 +373,10 @@ static void check_server(struct doctor *d, const struct facts *f)
 static void check_role(struct doctor *d, const struct facts *f)
 {
 	if (is_replica(f)) {
-		add(d, DLOCK_DOCTOR_WARN, "role",
-		    "replica%s%s: locks must live on the primary, and a "
-		    "replica refuses dlock's writes or loses them; point "
-		    "--url at the primary", *f->master ? " of " : "",
+		add(d, DLOCK_DOCTOR_FAIL, "role",
+		    "this is a replica%s%s; use "
+		    "redis+sentinel://SENTINEL[,SENTINEL...]/SERVICE or point "
+		    "--url at the master", *f->master ? " of " : "",
 		    f->master);
 		return;
 	}
@@ -660,11 +660,38 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	return 0;
 }
 
+int redis_doctor_conn(const struct dlock_config *cfg, const struct url *url,
+		      const char *user, struct conn *conn,
+		      struct dlock_doctor_report *report,
+		      struct dlock_error *err)
+{
+	struct doctor d = { .cfg = cfg, .report = report, .url = url,
+			    .conn = conn };
+	struct facts f = { 0 };
+	int rc;
+
+	d.user = user ? user : "default";
+	rc = check_latency(&d, err);
+	if (rc)
+		return rc;
+	rc = gather(&d, &f, err);
+	if (rc)
+		return broken(&d, "server", rc, err);
+	check_server(&d, &f);
+	check_role(&d, &f);
+	if (is_replica(&f))
+		return set_error(err, DLOCK_ESERVER, "%s is a replica%s%s",
+				 url->display, *f.master ? " of " : "",
+				 f.master);
+	check_persistence(&d, &f);
+	check_policy(&d, &f);
+	return check_scripts(&d, &f, err);
+}
+
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err)
 {
 	struct doctor d = { .cfg = cfg, .report = report };
-	struct facts f = { 0 };
 	int rc;
 
 	d.url = &cfg->urls[index];
@@ -673,20 +700,7 @@ int redis_doctor(const struct dlock_config *cfg, size_t index,
 		       &d.conn, err);
 	if (rc)
 		return broken(&d, "connect", rc, err);
-	rc = check_latency(&d, err);
-	if (rc)
-		goto out_close;
-	rc = gather(&d, &f, err);
-	if (rc) {
-		broken(&d, "server", rc, err);
-		goto out_close;
-	}
-	check_server(&d, &f);
-	check_role(&d, &f);
-	check_persistence(&d, &f);
-	check_policy(&d, &f);
-	rc = check_scripts(&d, &f, err);
-out_close:
+	rc = redis_doctor_conn(cfg, d.url, d.user, d.conn, report, err);
 	conn_close(d.conn);
 	return rc;
 }

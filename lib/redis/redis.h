@@ -12,6 +12,7 @@ struct session {
 	bool reached;		/* a server has answered */
 	/* Redis before 6.0 takes whole seconds only as BLPOP's time-out. */
 	bool whole_second_timeouts;
+	bool sentinel;		/* the master is the one the sentinels name */
 };
 
 struct backend_lock {
@@ -41,6 +42,16 @@ int session_done(struct session *s, struct conn *c, int rc,
 int session_bad_reply(struct session *s, struct conn *c, const char *what,
 		      struct dlock_error *err);
 
+/*
+ * Runs the renew script on c (from session_node()) and finishes it as
+ * session_done() does; a renewal that fewer replicas confirmed than the
+ * session asks for is DLOCK_ECONN, a failed renewal worth retrying.
+ */
+int session_renew(struct session *s, struct conn *c,
+		  const struct redis_keys *k, const char *owner,
+		  int64_t expiry_ms, char mode, int64_t deadline,
+		  int cancel_fd, redisReply **r, struct dlock_error *err);
+
 /* lib/redis/inspect.c: the backend's status, list and by-owner calls. */
 int redis_status(struct session *s, const char *name,
 		 struct dlock_status **out, struct dlock_error *err);
@@ -55,8 +66,17 @@ int redis_force_release(struct session *s, const char *name,
 			struct dlock_status **evicted,
 			struct dlock_error *err);
 
-/* lib/redis/doctor.c */
+/* lib/redis/doctor.c; _conn: the checks on an open connection to url. */
+int redis_doctor_conn(const struct dlock_config *cfg, const struct url *url,
+		      const char *user, struct conn *conn,
+		      struct dlock_doctor_report *report,
+		      struct dlock_error *err);
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err);
+
+/* lib/redis/doctor_sentinel.c: the sentinels, then the master they name. */
+int redis_sentinel_doctor(const struct dlock_config *cfg, size_t index,
+			  struct dlock_doctor_report *report,
+			  struct dlock_error *err);
 
 #endif

@@ -11,6 +11,17 @@
 
 struct router;
 
+/* What a router learned of a master when it connected to it. */
+struct node_info {
+	/*
+	 * master_replid: a failover (or a restart without the data) gives
+	 * the master a new one, which starts a new fencing epoch. "" when
+	 * unknown.
+	 */
+	char replid[48];
+	long long replicas;	/* connected_slaves; -1 when unknown */
+};
+
 struct router_ops {
 	/*
 	 * The connection for key, connected and authenticated before
@@ -21,6 +32,9 @@ struct router_ops {
 	/* A request on c failed or left it out of step: forget c. */
 	void (*drop)(struct router *r, struct conn *c);
 	void (*close)(struct router *r);
+	/* What is known of c's server; NULL op or result: nothing. */
+	const struct node_info *(*info)(struct router *r,
+					const struct conn *c);
 };
 
 struct router {
@@ -30,5 +44,18 @@ struct router {
 /* A router to the one server at URL number index. No I/O. */
 int router_direct_open(const struct dlock_config *cfg, size_t index,
 		       struct router **out, struct dlock_error *err);
+
+/*
+ * A router to the master that the sentinels of URL number index name,
+ * found again on every reconnect. No I/O.
+ */
+int router_sentinel_open(const struct dlock_config *cfg, size_t index,
+			 struct router **out, struct dlock_error *err);
+
+/*
+ * Reads field key of an INFO reply into buf (empty when missing). Returns
+ * whether it was there.
+ */
+bool info_field(const char *info, const char *key, char *buf, size_t size);
 
 #endif
