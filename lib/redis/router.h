@@ -19,7 +19,7 @@ struct node_info {
 	 * unknown.
 	 */
 	char replid[48];
-	long long replicas;	/* connected_slaves; -1 when unknown */
+	long long replicas;	/* connected and in sync; -1 when unknown */
 };
 
 struct router_ops {

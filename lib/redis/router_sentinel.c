@@ -49,6 +49,24 @@ bool info_field(const char *info, const char *key, char *buf, size_t size)
 	return false;
 }
 
+/*
+ * Replicas in sync: a replica still loading its first copy counts among
+ * connected_slaves but could not confirm a write in time.
+ */
+static long long online_replicas(const char *info)
+{
+	long long n = 0;
+
+	for (const char *p = info; p && *p; p = strchr(p, '\n'), p += !!p) {
+		size_t len = strcspn(p, "\r\n");
+
+		if (strncmp(p, "slave", 5) == 0 && p[5] >= '0' &&
+		    p[5] <= '9' && memmem(p, len, "state=online", 12))
+			n++;
+	}
+	return n;
+}
+
 /* A url for host:port with the sentinel URL's TLS and database. */
 static int set_address(struct url *u, const struct url *from, bool master,
 		       const char *host, int port)
@@ -157,7 +175,7 @@ static int check_master(struct sentinel *s, int64_t deadline, bool *master,
 			   sizeof(s->info.replid));
 		s->info.replicas = info_field(r[1]->str, "connected_slaves",
 					      n, sizeof(n)) ?
-				   strtoll(n, NULL, 10) : -1;
+				   online_replicas(r[1]->str) : -1;
 	}
 	freeReplyObject(r[0]);
 	freeReplyObject(r[1]);

@@ -48,9 +48,12 @@ SENTINELS="127.0.0.1:$SPORT_s1,127.0.0.1:$SPORT_s2,127.0.0.1:$SPORT_s3"
 URL="redis+sentinel://$SENTINELS/svc"
 export DLOCK_URL="$URL"
 
-# Each sentinel sees the replica and the two other sentinels.
+# Each sentinel sees the replica and the two other sentinels; the replica
+# is in sync.
 sentinels_ready() {
 	local p
+	redis-cli -p "$PORT_m" info replication | grep -q '^slave0:.*state=online' ||
+		return 1
 	for p in "$SPORT_s1" "$SPORT_s2" "$SPORT_s3"; do
 		redis-cli -p "$p" sentinel replicas svc | grep -qx "$PORT_r" ||
 			return 1
@@ -145,7 +148,14 @@ BEFORE=$("$DLOCK" run fence -- sh -c 'echo "$DLOCK_TOKEN"')
 HOLDER=$!
 track $HOLDER
 wait_until 20 test -e "$TMP/fo.up"
-redis-cli -p "$SPORT_s1" sentinel failover svc >/dev/null
+# A replica that was stopped a moment ago is no good to promote until the
+# sentinels have heard from it again (NOGOODSLAVE): ask until one starts.
+start_failover() {
+	redis-cli -p "$SPORT_s1" sentinel failover svc | grep -qx OK ||
+		redis-cli -p "$SPORT_s1" sentinel failover svc |
+		grep -q INPROG
+}
+wait_until 30 start_failover || echo "# no failover started"
 promoted() { [ "$(master_port)" = "$PORT_r" ]; }
 wait_until 30 promoted
 is "the sentinels promoted the replica" "$PORT_r" "$(master_port)"
