@@ -8,6 +8,12 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
+# Debian packages it apart from redis-server.
+if ! command -v redis-sentinel >/dev/null 2>&1; then
+	echo "Bail out! redis-sentinel is not installed (apt-get install redis-sentinel)"
+	exit 1
+fi
+
 start_redis_tcp m --appendonly no
 start_redis_tcp r --replicaof 127.0.0.1 "$PORT_m"
 
