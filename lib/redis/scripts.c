@@ -84,6 +84,8 @@ int script_run(struct conn *c, struct script *s, int nkeys,
 			deadline, cancel_fd, reply, err);
 }
 
+#define WAIT_MIN_MS 150
+
 /*
  * The script and WAIT in one pipeline, so that WAIT asks for the replicas
  * of this very write. WAIT's time-out is within the deadline, with room
@@ -99,18 +101,27 @@ static int run_then_wait(struct conn *c, const char *verb, const char *first,
 	char numkeys[12], n[24], timeout[24];
 	const char *wait[] = { "WAIT", n, timeout };
 	const char **argvs[] = { script, wait };
-	int argcs[2], left = ms_until(deadline), rc;
+	int argcs[2], left = ms_until(deadline), wait_ms, rc;
 	redisReply *r[2];
 
 	if (3 + nkeys + nargs > SCRIPT_ARGV_MAX)
 		return set_error(err, DLOCK_EUSAGE, "too many script arguments");
+	/* Without the time for WAIT, the write would count for nothing. */
+	if (left >= 0 && left < WAIT_MIN_MS)
+		return set_error(err, DLOCK_ECONN, "%s: %d ms left, too little "
+				 "for replicas to confirm a write",
+				 conn_display(c), left);
 	argcs[0] = script_argv(script, numkeys, verb, first, nkeys, keys,
 			       nargs, args);
 	argcs[1] = 3;
 	snprintf(n, sizeof(n), "%ld", replicas);
-	/* WAIT 0 would wait forever. */
-	snprintf(timeout, sizeof(timeout), "%d",
-		 left < 0 ? 1000 : left - left / 4 > 0 ? left - left / 4 : 1);
+	/*
+	 * The server looks at WAIT's time-out on its cron tick (100 ms at
+	 * the default hz 10), then the answer travels: a quarter and 110 ms
+	 * are left for both. WAIT 0 would wait forever.
+	 */
+	wait_ms = left < 0 ? 1000 : left - left / 4 - 110;
+	snprintf(timeout, sizeof(timeout), "%d", wait_ms > 0 ? wait_ms : 1);
 	rc = conn_pipeline(c, deadline, 2, argcs, argvs, r, err);
 	if (rc)
 		return rc;

@@ -105,7 +105,21 @@ is "the holder ends: exit 0" 0 "$WAIT_STATUS"
 
 # --- WAIT: replicas confirm writes ---------------------------------------------
 
+OWNER=$("$DLOCK" acquire --ttl 1m held)
+"$DLOCK" --connect-timeout 1s run --ttl 2s --kill-after 0 --wait-replicas 1 \
+	lost -- sh -c "touch $TMP/lost.up; sleep 30" >"$TMP/lost.out" 2>&1 &
+HOLDER=$!
+track $HOLDER
+wait_until 20 test -e "$TMP/lost.up"
 kill -STOP "$REDIS_PID_r"
+START=$(date +%s%N)
+wait_exit 30 $HOLDER
+ELAPSED=$((($(date +%s%N) - START) / 1000000))
+is "renewals no replica confirms: the lease is lost, exit 75" 75 "$WAIT_STATUS"
+[ "$ELAPSED" -lt 10000 ] && ok "lost within the lease (${ELAPSED} ms)" ||
+	not_ok "lost within the lease" "took ${ELAPSED} ms"
+like "the loss names the replicas" "$(cat "$TMP/lost.out")" \
+	"lost lock 'lost': no renewal succeeded in time \\(last error: .*replicas"
 START=$(date +%s%N)
 OUT=$("$DLOCK" --connect-timeout 2s run --wait-replicas 1 -n wt -- true 2>&1)
 STATUS=$?
@@ -119,6 +133,11 @@ is "the unconfirmed take was released" 0 \
 	"$(redis-cli -p "$PORT_m" exists 'dlock:{wt}')"
 "$DLOCK" --connect-timeout 2s run --wait-replicas 0 -n wt -- true
 is "a stopped replica, --wait-replicas 0: exit 0" 0 "$?"
+OUT=$("$DLOCK" --connect-timeout 1s renew held --owner "$OWNER" \
+	--wait-replicas 1 2>&1)
+is "a stopped replica: dlock renew --wait-replicas 1: exit 69" 69 "$?"
+like "a stopped replica: the renewal was not confirmed" "$OUT" \
+	"confirmed the renewal"
 kill -CONT "$REDIS_PID_r"
 
 # --- a plain URL to the replica --------------------------------------------------
