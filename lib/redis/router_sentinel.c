@@ -160,22 +160,23 @@ static int check_master(struct sentinel *s, int64_t deadline, bool *master,
 	if (rc)
 		return rc;
 	rc = reply_error(s->conn, r[0], "say its role (ROLE)", err);
-	if (!rc)
-		rc = reply_error(s->conn, r[1], "say its replication state "
-				 "(INFO replication)", err);
 	if (!rc && (r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements < 1 ||
 		    r[0]->element[0]->type != REDIS_REPLY_STRING ||
-		    r[1]->type != REDIS_REPLY_STRING))
+		    (r[1]->type != REDIS_REPLY_STRING &&
+		     r[1]->type != REDIS_REPLY_ERROR)))
 		rc = set_error(err, DLOCK_ESERVER, "%s answered ROLE or INFO "
 			       "with something else than Redis does",
 			       s->master.display);
-	if (!rc) {
+	/* An ACL without INFO costs the epoch and the default WAIT only. */
+	s->info.replid[0] = '\0';
+	s->info.replicas = -1;
+	if (!rc)
 		*master = strcmp(r[0]->element[0]->str, "master") == 0;
+	if (!rc && r[1]->type == REDIS_REPLY_STRING) {
 		info_field(r[1]->str, "master_replid", s->info.replid,
 			   sizeof(s->info.replid));
-		s->info.replicas = info_field(r[1]->str, "connected_slaves",
-					      n, sizeof(n)) ?
-				   online_replicas(r[1]->str) : -1;
+		if (info_field(r[1]->str, "connected_slaves", n, sizeof(n)))
+			s->info.replicas = online_replicas(r[1]->str);
 	}
 	freeReplyObject(r[0]);
 	freeReplyObject(r[1]);
