@@ -44,12 +44,14 @@ static int on_replica(struct session *s, struct conn *c,
 	redisReply *r = NULL;
 	struct dlock_error ignored;
 
+	/* The message first: dropping c frees the name it shows. */
 	if (s->sentinel) {
 		set_error(err, DLOCK_ECONN, "%s is a replica now (a failover?); "
 			  "asking the sentinels again", conn_display(c));
 		session_drop(s, c);
 		return DLOCK_ECONN;
 	}
+
 	if (conn_call(c, session_deadline(s), -1, 1, argv, NULL, &r,
 		      &ignored) == 0 && r->type == REDIS_REPLY_ARRAY &&
 	    r->elements >= 3 && r->element[1]->type == REDIS_REPLY_STRING &&
@@ -57,11 +59,11 @@ static int on_replica(struct session *s, struct conn *c,
 		snprintf(master, sizeof(master), "%.256s:%lld",
 			 r->element[1]->str, r->element[2]->integer);
 	freeReplyObject(r);
+	set_error(err, DLOCK_ESERVER, "%s is a replica of %s; point --url at "
+		  "the master, or use redis+sentinel://SENTINEL[,SENTINEL...]"
+		  "/SERVICE to follow failovers", conn_display(c), master);
 	session_drop(s, c);
-	return set_error(err, DLOCK_ESERVER, "%s is a replica of %s; point "
-			 "--url at the master, or use redis+sentinel://"
-			 "SENTINEL[,SENTINEL...]/SERVICE to follow failovers",
-			 conn_display(c), master);
+	return DLOCK_ESERVER;
 }
 
 int session_done(struct session *s, struct conn *c, int rc,

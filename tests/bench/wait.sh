@@ -27,8 +27,8 @@ owner=$("$DLOCK" --url "$url" acquire --ttl 1h bench) || exit 1
 
 # times WAIT: n renewals, each timed on its own, in ms, one a line.
 times() {
-	local i t0 t1
-	for i in $(seq "$n"); do
+	local t0 t1
+	for _ in $(seq "$n"); do
 		t0=$(date +%s%N)
 		"$DLOCK" --url "$url" renew bench --owner "$owner" \
 			--wait-replicas "$1" || exit 1
