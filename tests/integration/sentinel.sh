@@ -162,6 +162,55 @@ like "doctor: the replica" "$OUT" "^ok    replicas: 1 connected"
 like "doctor: min-replicas-to-write" "$OUT" "min-replicas-to-write is 0"
 like "doctor: the master's checks" "$OUT" "^ok    scripts: "
 
+# --- the sentinels' own credentials ----------------------------------------------
+
+# A fourth sentinel with a password, of its own name for the same master
+# (the others ignore its hellos); stopped before the failover.
+SP=$(unused_port)
+cat >"$TMP/s4.conf" <<EOF
+port $SP
+bind 127.0.0.1
+dir $TMP
+logfile $TMP/s4.log
+requirepass spw
+sentinel monitor svc4 127.0.0.1 $PORT_m 1
+sentinel down-after-milliseconds svc4 60000
+EOF
+redis-sentinel "$TMP/s4.conf" >/dev/null 2>&1 &
+S4=$!
+track $S4
+s4_up() { redis-cli -p "$SP" -a spw --no-auth-warning ping >/dev/null 2>&1; }
+wait_until 20 s4_up || echo "# the fourth sentinel did not start"
+URL4="redis+sentinel://127.0.0.1:$SP/svc4"
+OUT=$("$DLOCK" --url "$URL4" run cred -- true 2>&1)
+is "a sentinel with a password, none given: exit 77" 77 "$?"
+like "... names the sentinels' settings" "$OUT" \
+	"DLOCK_SENTINEL_PASSWORD or --sentinel-password-file"
+OUT=$(DLOCK_SENTINEL_PASSWORD=spw "$DLOCK" --url "$URL4" run cred -- \
+	sh -c 'echo "pw=${DLOCK_SENTINEL_PASSWORD:-unset}"' 2>&1)
+is "DLOCK_SENTINEL_PASSWORD: exit 0" 0 "$?"
+is "... the command does not get it" "pw=unset" "$OUT"
+printf 'spw\n' >"$TMP/spw"
+chmod 644 "$TMP/spw"
+OUT=$("$DLOCK" --url "$URL4" --sentinel-password-file "$TMP/spw" run cred \
+	-- true 2>&1)
+is "--sentinel-password-file: exit 0" 0 "$?"
+like "... a file every user can read is warned about" "$OUT" \
+	"password file $TMP/spw is readable by every user"
+chmod 600 "$TMP/spw"
+printf 'url = %s\nsentinel-password-file = %s\n' "$URL4" "$TMP/spw" \
+	>"$TMP/conf"
+OUT=$(env -u DLOCK_URL "$DLOCK" --config "$TMP/conf" run cred -- true 2>&1)
+is "the config file's url and sentinel-password-file: exit 0" 0 "$?"
+is "... and nothing said" "" "$OUT"
+printf 'url = %s\n' "$URL" >"$TMP/conf2"
+OUT=$(env -u DLOCK_URL "$DLOCK" --config "$TMP/conf2" run cred -- true 2>&1)
+is "a url line with three sentinels: exit 0" 0 "$?"
+s4_gone() { ! kill -0 $S4 2>/dev/null; }
+disown $S4
+kill -9 $S4
+wait_until 10 s4_gone
+
 # --- a failover under a holder ----------------------------------------------------
 
 BEFORE=$("$DLOCK" run fence -- sh -c 'echo "$DLOCK_TOKEN"')
