@@ -91,9 +91,11 @@ static const struct node_info *session_info(struct session *s,
 
 /*
  * Replicas that must confirm a take or a renewal: --wait-replicas, else
- * one when the sentinels' master has any. A plain server honours the
- * option but does not wait by default: its replicas may serve reads only,
- * and no failover promotes them.
+ * one when the sentinels' master has any, or the sentinels know one that
+ * is up (a master that lost its replicas is about to be demoted, and
+ * what it takes now dies with it). A plain server honours the option but
+ * does not wait by default: its replicas may serve reads only, and no
+ * failover promotes them.
  */
 static long replicas_wanted(struct session *s, const struct conn *c)
 {
@@ -101,7 +103,8 @@ static long replicas_wanted(struct session *s, const struct conn *c)
 
 	if (s->cfg->wait_replicas >= 0)
 		return s->cfg->wait_replicas;
-	return s->sentinel && info && info->replicas > 0 ? 1 : 0;
+	return s->sentinel && info &&
+	       (info->replicas > 0 || info->known_replicas > 0) ? 1 : 0;
 }
 
 /* 0 when WAIT's reply w says enough replicas confirmed the write. */
@@ -393,7 +396,8 @@ static int take(struct session *s, struct conn *c, struct dlock_lock *lock,
 		const redisReply *r, const redisReply *w, long want,
 		int64_t sent, struct try_result *res, struct dlock_error *err)
 {
-	int rc = confirmed(c, want, w, sent, "the take", DLOCK_ESERVER, err);
+	/* Worth waiting out: a failover under way ends. */
+	int rc = confirmed(c, want, w, sent, "the take", DLOCK_ECONN, err);
 
 	if (rc)
 		return unconfirmed_take(s, c, lock, rc, err);

@@ -20,6 +20,7 @@ struct node_info {
 	 */
 	char replid[48];
 	long long replicas;	/* connected and in sync; -1 when unknown */
+	long long known_replicas;	/* up, as the sentinels see it */
 };
 
 struct router_ops {

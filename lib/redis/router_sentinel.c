@@ -28,6 +28,7 @@ struct sentinel {
 	struct url master;	/* its address, for conn->url */
 	struct url ask;		/* the sentinel being asked */
 	struct node_info info;
+	long long known_replicas;	/* as the last sentinel asked said */
 };
 
 bool info_field(const char *info, const char *key, char *buf, size_t size)
@@ -105,18 +106,53 @@ static bool port_ok(const redisReply *r, int *port)
 	return true;
 }
 
+/* Replicas a sentinel lists that are neither down nor cut off. */
+static long long replicas_up(const redisReply *r)
+{
+	long long n = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (size_t k = 0; k + 1 < e->elements; k += 2)
+			if (e->element[k]->type == REDIS_REPLY_STRING &&
+			    e->element[k + 1]->type == REDIS_REPLY_STRING &&
+			    strcmp(e->element[k]->str, "flags") == 0 &&
+			    !strstr(e->element[k + 1]->str, "down") &&
+			    !strstr(e->element[k + 1]->str, "disconnected"))
+				n++;
+	}
+	return n;
+}
+
+static bool address_ok(const redisReply *r, size_t size, int *port)
+{
+	return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	       r->element[0]->type == REDIS_REPLY_STRING &&
+	       r->element[0]->len > 0 && r->element[0]->len < size &&
+	       port_ok(r->element[1], port);
+}
+
 /*
- * Asks sentinel number i for the master's address. Returns 0 with it in
- * host and port, or a DLOCK_E* code with the reason.
+ * Asks sentinel number i for the master's address and, in the same round
+ * trip, its replicas. Returns 0 with the address in host and port, or a
+ * DLOCK_E* code with the reason.
  */
 static int ask_sentinel(struct sentinel *s, size_t i, int64_t deadline,
 			char *host, size_t size, int *port,
 			struct dlock_error *err)
 {
 	const struct url_host *h = &s->url->sentinels[i];
-	const char *argv[] = { "SENTINEL", "get-master-addr-by-name",
+	const char *addr[] = { "SENTINEL", "get-master-addr-by-name",
 			       s->url->service };
-	redisReply *r = NULL;
+	const char *replicas[] = { "SENTINEL", "replicas", s->url->service };
+	const char **argvs[] = { addr, replicas };
+	const int argcs[] = { 3, 3 };
+	redisReply *r[2] = { NULL, NULL };
 	struct conn *c = NULL;
 	int rc;
 
@@ -125,23 +161,22 @@ static int ask_sentinel(struct sentinel *s, size_t i, int64_t deadline,
 	rc = conn_open_at(s->cfg, &s->ask, s->cfg->sentinel_user,
 			  s->cfg->sentinel_password, deadline, &c, err);
 	if (!rc)
-		rc = conn_call(c, deadline, -1, 3, argv, NULL, &r, err);
+		rc = conn_pipeline(c, deadline, 2, argcs, argvs, r, err);
 	if (!rc)
-		rc = reply_error(c, r, "name the master", err);
-	if (!rc && r->type == REDIS_REPLY_NIL)
+		rc = reply_error(c, r[0], "name the master", err);
+	if (!rc && r[0]->type == REDIS_REPLY_NIL)
 		rc = set_error(err, DLOCK_ECONFIG, "%s monitors no master "
 			       "named '%s'", s->ask.display, s->url->service);
-	else if (!rc && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-			 r->element[0]->type != REDIS_REPLY_STRING ||
-			 r->element[0]->len == 0 ||
-			 r->element[0]->len >= size ||
-			 !port_ok(r->element[1], port)))
+	else if (!rc && !address_ok(r[0], size, port))
 		rc = set_error(err, DLOCK_ESERVER, "%s gave an address that "
 			       "is not host and port; is it a sentinel?",
 			       s->ask.display);
-	if (!rc)
-		snprintf(host, size, "%s", r->element[0]->str);
-	freeReplyObject(r);
+	if (!rc) {
+		snprintf(host, size, "%s", r[0]->element[0]->str);
+		s->known_replicas = replicas_up(r[1]);
+	}
+	freeReplyObject(r[0]);
+	freeReplyObject(r[1]);
 	conn_close(c);
 	return rc;
 }
@@ -172,6 +207,7 @@ static int check_master(struct sentinel *s, int64_t deadline, bool *master,
 	s->info.replicas = -1;
 	if (!rc)
 		*master = strcmp(r[0]->element[0]->str, "master") == 0;
+	s->info.known_replicas = s->known_replicas;
 	if (!rc && r[1]->type == REDIS_REPLY_STRING) {
 		info_field(r[1]->str, "master_replid", s->info.replid,
 			   sizeof(s->info.replid));
