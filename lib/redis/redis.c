@@ -147,6 +147,9 @@ int session_renew(struct session *s, struct conn *c,
 	if (!rc && (*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 1)
 		rc = confirmed(c, want, w, sent, "the renewal", DLOCK_ECONN,
 			       err);
+	/* It may not be the master any more: ask the sentinels again. */
+	if (rc == DLOCK_ECONN && s->sentinel && w)
+		session_drop(s, c);
 	freeReplyObject(w);
 	return rc;
 }
@@ -386,7 +389,8 @@ static int unconfirmed_take(struct session *s, struct conn *c,
 	    r->type == REDIS_REPLY_INTEGER)
 		snprintf(err->msg + len, sizeof(err->msg) - len,
 			 "; lock '%s' was released", lock->name);
-	else
+	/* Through the sentinels, the next try asks them for the master. */
+	if (s->sentinel || !r || r->type != REDIS_REPLY_INTEGER)
 		session_drop(s, c);
 	freeReplyObject(r);
 	return rc;

@@ -106,7 +106,21 @@ static bool port_ok(const redisReply *r, int *port)
 	return true;
 }
 
-/* Replicas a sentinel lists that are neither down nor cut off. */
+/* Field name of one of SENTINEL REPLICAS's flat lists, or NULL. */
+static const char *field(const redisReply *e, const char *name)
+{
+	for (size_t k = 0; k + 1 < e->elements; k += 2)
+		if (e->element[k]->type == REDIS_REPLY_STRING &&
+		    e->element[k + 1]->type == REDIS_REPLY_STRING &&
+		    strcmp(e->element[k]->str, name) == 0)
+			return e->element[k + 1]->str;
+	return NULL;
+}
+
+/*
+ * Replicas a sentinel lists that are up and say they are replicas: not an
+ * old master that was not reconfigured yet, nor a replica just promoted.
+ */
 static long long replicas_up(const redisReply *r)
 {
 	long long n = 0;
@@ -115,16 +129,16 @@ static long long replicas_up(const redisReply *r)
 		return 0;
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *e = r->element[i];
+		const char *flags, *role;
 
 		if (e->type != REDIS_REPLY_ARRAY)
 			continue;
-		for (size_t k = 0; k + 1 < e->elements; k += 2)
-			if (e->element[k]->type == REDIS_REPLY_STRING &&
-			    e->element[k + 1]->type == REDIS_REPLY_STRING &&
-			    strcmp(e->element[k]->str, "flags") == 0 &&
-			    !strstr(e->element[k + 1]->str, "down") &&
-			    !strstr(e->element[k + 1]->str, "disconnected"))
-				n++;
+		flags = field(e, "flags");
+		role = field(e, "role-reported");
+		if (flags && !strstr(flags, "down") &&
+		    !strstr(flags, "disconnected") &&
+		    (!role || strcmp(role, "slave") == 0))
+			n++;
 	}
 	return n;
 }
