@@ -29,6 +29,7 @@ struct sentinel {
 	struct url ask;		/* the sentinel being asked */
 	struct node_info info;
 	long long known_replicas;	/* as the last sentinel asked said */
+	bool failing_over;	/* it said a failover is under way */
 };
 
 bool info_field(const char *info, const char *key, char *buf, size_t size)
@@ -164,9 +165,11 @@ static int ask_sentinel(struct sentinel *s, size_t i, int64_t deadline,
 	const char *addr[] = { "SENTINEL", "get-master-addr-by-name",
 			       s->url->service };
 	const char *replicas[] = { "SENTINEL", "replicas", s->url->service };
-	const char **argvs[] = { addr, replicas };
-	const int argcs[] = { 3, 3 };
-	redisReply *r[2] = { NULL, NULL };
+	const char *master[] = { "SENTINEL", "master", s->url->service };
+	const char **argvs[] = { addr, replicas, master };
+	const int argcs[] = { 3, 3, 3 };
+	redisReply *r[3] = { NULL, NULL, NULL };
+	const char *flags;
 	struct conn *c = NULL;
 	int rc;
 
@@ -174,8 +177,9 @@ static int ask_sentinel(struct sentinel *s, size_t i, int64_t deadline,
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	rc = conn_open_at(s->cfg, &s->ask, s->cfg->sentinel_user,
 			  s->cfg->sentinel_password, deadline, &c, err);
+	s->failing_over = false;
 	if (!rc)
-		rc = conn_pipeline(c, deadline, 2, argcs, argvs, r, err);
+		rc = conn_pipeline(c, deadline, 3, argcs, argvs, r, err);
 	if (!rc)
 		rc = reply_error(c, r[0], "name the master", err);
 	if (!rc && r[0]->type == REDIS_REPLY_NIL)
@@ -185,12 +189,23 @@ static int ask_sentinel(struct sentinel *s, size_t i, int64_t deadline,
 		rc = set_error(err, DLOCK_ESERVER, "%s gave an address that "
 			       "is not host and port; is it a sentinel?",
 			       s->ask.display);
+	/*
+	 * Until the failover ends, the old master may still take writes
+	 * that the new one never sees.
+	 */
+	flags = r[2] && r[2]->type == REDIS_REPLY_ARRAY ? field(r[2], "flags") :
+		NULL;
+	if (!rc && flags && strstr(flags, "failover_in_progress")) {
+		s->failing_over = true;
+		rc = set_error(err, DLOCK_ECONN, "%s: a failover of '%s' is "
+			       "under way", s->ask.display, s->url->service);
+	}
 	if (!rc) {
 		snprintf(host, size, "%s", r[0]->element[0]->str);
 		s->known_replicas = replicas_up(r[1]);
 	}
-	freeReplyObject(r[0]);
-	freeReplyObject(r[1]);
+	for (size_t k = 0; k < ARRAY_SIZE(r); k++)
+		freeReplyObject(r[k]);
 	conn_close(c);
 	return rc;
 }
@@ -305,6 +320,8 @@ static int ask_round(struct sentinel *s, int64_t deadline, bool *again,
 		if (until > deadline)
 			until = deadline;
 		rc = ask_sentinel(s, i, until, host, sizeof(host), &port, last);
+		if (rc && s->failing_over)
+			*again = true;
 		if (!rc)
 			rc = try_master(s, host, port, deadline, &master, last);
 		if (!rc && master) {

@@ -7,11 +7,12 @@
 # mkdir detector flags overlaps. Prints the sections, the overlaps and the
 # longest one in ms, the runs that lost their lease (75), and whether the
 # tokens grew in order of entry. Numbers, not pass/fail.
-#   tests/bench/failover.sh [N [F]]
+#   tests/bench/failover.sh [N [F [DLOCK-RUN-OPTIONS...]]]
 set -u
 : "${DLOCK:?}"
 n=${1:-4}
 failovers=${2:-3}
+shift 2 2>/dev/null || shift $#
 tmp=$(mktemp -d)
 pids=""
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
@@ -83,7 +84,7 @@ rmdir "$D/inside" 2>/dev/null || echo overlap >>"$D/overlaps"
 for _ in $(seq "$n"); do
 	(
 		while [ ! -e "$tmp/stop" ]; do
-			"$DLOCK" --connect-timeout 1s run -q --ttl 3s -w 60s tort \
+			"$DLOCK" --connect-timeout 1s run -q --ttl 3s -w 60s "$@" tort \
 				-- sh -c "$critical" 2>>"$tmp/errors"
 			echo $? >>"$tmp/runs"
 		done
