@@ -139,7 +139,9 @@ start_redis_tcp() {
 			--save '' --appendonly no --dbfilename "$name.rdb" \
 			--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 		local pid=$!
-		if wait_until 10 redis_up "$port" "$pid"; then
+		# A server that lost the port to another one died at once.
+		if wait_until 10 redis_up "$port" "$pid" &&
+			kill -0 "$pid" 2>/dev/null; then
 			track "$pid"
 			eval "PORT_$name=$port REDIS_PID_$name=$pid"
 			return 0
