@@ -153,9 +153,11 @@ start_redis_tcp() {
 	exit 1
 }
 
+# Whether the server on port $1 is process $2, not another test's.
 redis_up() {
 	kill -0 "$2" 2>/dev/null || return 0	# died: stop waiting
-	redis-cli -p "$1" ping >/dev/null 2>&1
+	redis-cli -p "$1" info server 2>/dev/null | tr -d '\r' |
+		grep -qx "process_id:$2"
 }
 
 # rcli NAME ARGS...: redis-cli against server NAME's socket.
