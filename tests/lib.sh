@@ -135,12 +135,14 @@ start_redis_tcp() {
 	shift
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 30000))
+		: >"$TMP/$name.log"
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP" \
 			--save '' --appendonly no --dbfilename "$name.rdb" \
 			--logfile "$TMP/$name.log" "$@" >/dev/null 2>&1 &
 		local pid=$!
-		# A server that lost the port to another one died at once.
-		if wait_until 10 redis_up "$port" "$pid" &&
+		# A server that lost the port to another one dies at once,
+		# and another test's server may answer on it meanwhile.
+		if wait_until 10 redis_ready "$TMP/$name.log" "$pid" &&
 			kill -0 "$pid" 2>/dev/null; then
 			track "$pid"
 			eval "PORT_$name=$port REDIS_PID_$name=$pid"
@@ -151,6 +153,12 @@ start_redis_tcp() {
 	done
 	echo "Bail out! no free port for redis-server $name"
 	exit 1
+}
+
+# Whether the server logging to $1, process $2, is ready (or died).
+redis_ready() {
+	kill -0 "$2" 2>/dev/null || return 0	# died: stop waiting
+	grep -q 'Ready to accept connections' "$1" 2>/dev/null
 }
 
 # Whether the server on port $1 is process $2, not another test's.
