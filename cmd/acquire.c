@@ -25,6 +25,7 @@ static const struct cmd_option acquire_options[] = {
 	{ OPT_NO_FIFO, "no-fifo", NULL,
 	  "take the lock whenever it is free", 0 },
 	{ OPT_TTL, "ttl", "D", "lease (default 30s)", 0 },
+	WAIT_REPLICAS_OPTION,
 	{ OPT_LOCK_DELAY, "lock-delay", "D",
 	  "keep an abandoned lock blocked D longer", 0 },
 	{ 'q', "quiet", NULL, "no message when the lock is busy", 0 },

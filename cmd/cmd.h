@@ -49,6 +49,9 @@ enum {
 	OPT_FORCE,
 	OPT_JSON,
 	OPT_DUMP_OPTIONS,
+	OPT_WAIT_REPLICAS,
+	OPT_SENTINEL_USER,
+	OPT_SENTINEL_PASSWORD_FILE,
 };
 
 /*
@@ -97,6 +100,12 @@ enum {
 	{ 'w', "wait", "D", NULL, OPTION_ALIAS_IN_TEXT }, \
 	{ 'E', "conflict-exit-code", "N", \
 	  "exit status for -n and -w (default 1)", 0 }
+
+/* Replicas that confirm a take or renewal; a setting of the session. */
+#define WAIT_REPLICAS_OPTION \
+	{ OPT_WAIT_REPLICAS, "wait-replicas", "N", \
+	  "replicas that must confirm a take or renewal\n" \
+	  "(WAIT; Sentinel default 1 if any, 0: off)", 0 }
 
 #define OPTION_HELP { 'h', "help", NULL, "show this help", 0 }
 #define OPTIONS_END { 0, NULL, NULL, NULL, 0 }

@@ -28,8 +28,10 @@ static const struct cmd_option global_options[] = {
 	{ OPT_URL, "url", "URL",
 	  "Redis server; no default (also DLOCK_URL, or\n"
 	  "url in the config file): redis://[user[:pass]@]\n"
-	  "host[:port][/db], unix:///path/to.sock[?db=N] or\n"
-	  "redis+cluster://host[:port],host[:port]...", 0 },
+	  "host[:port][/db], unix:///path/to.sock[?db=N],\n"
+	  "redis+cluster://host[:port],host[:port]... or\n"
+	  "redis+sentinel://[user[:pass]@]h1[:p1],\n"
+	  "h2[:p2].../SERVICE[/db]", 0 },
 	{ OPT_PREFIX, "prefix", "P", "key namespace (default \"dlock:\")", 0 },
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "D",
 	  "deadline to connect and for each request\n"
@@ -37,6 +39,11 @@ static const struct cmd_option global_options[] = {
 	{ OPT_USER, "user", "U", "Redis ACL user name", 0 },
 	{ OPT_PASSWORD_FILE, "password-file", "F",
 	  "read the password from the first line of F", 0 },
+	{ OPT_SENTINEL_USER, "sentinel-user", "U",
+	  "ACL user name for the sentinels", 0 },
+	{ OPT_SENTINEL_PASSWORD_FILE, "sentinel-password-file", "F",
+	  "sentinels' password: first line of F\n"
+	  "(also DLOCK_SENTINEL_PASSWORD)", 0 },
 	{ OPT_CONFIG, "config", "F", "read settings from F", 0 },
 	{ OPT_TLS_CA, "tls-ca", "F",
 	  "CA bundle to verify a rediss:// server\n"
@@ -308,6 +315,9 @@ int parse_options(int argc, char **argv, const struct cmd_option *table,
 			status = set_global_option(cfg, e, optarg);
 		else if ((e = find_option(table, val))->flags & OPTION_REFUSED)
 			status = usage_error("%s", e->help);
+		else if (val == OPT_WAIT_REPLICAS)
+			/* The session asks for it on every write. */
+			status = set_global_option(cfg, e, optarg);
 		else
 			status = set_option(o, val, optarg);
 	}

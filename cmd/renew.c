@@ -13,6 +13,7 @@ static const char renew_usage[] =
 
 static const struct cmd_option renew_options[] = {
 	{ OPT_OWNER, "owner", "TOKEN", "the owner token (required)", 0 },
+	WAIT_REPLICAS_OPTION,
 	{ OPT_TTL, "ttl", "D",
 	  "the new lease (default: the lease the lock\n"
 	  "was taken with)", 0 },

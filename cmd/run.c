@@ -64,6 +64,7 @@ static const struct cmd_option run_options[] = {
 	{ OPT_MAX_HOLD, "max-hold", "D",
 	  "stop renewing after D: the command gets\n"
 	  "the lost-lease treatment", 0 },
+	WAIT_REPLICAS_OPTION,
 	{ OPT_LOCK_DELAY, "lock-delay", "D",
 	  "keep an abandoned lock blocked D past its\n"
 	  "lease (default: --kill-after + 2s); a\n"

@@ -6,18 +6,20 @@
 
 _dlock_commands='run status list acquire renew release doctor help'
 _dlock_global_opts='--url --prefix --connect-timeout --user --password-file
+	--sentinel-user --sentinel-password-file
 	--config --tls-ca --tls-cert --tls-key --tls-server-name'
 # The options of each command, besides the global ones.
 _dlock_run_opts='-n --nonblock --nb -w --timeout --wait -E
 	--conflict-exit-code -c --command -x --exclusive -s --shared --limit
 	--fifo --no-fifo --ttl --on-lost --kill-after --lost-exit-code
-	--max-hold --lock-delay -q --quiet --verbose -h --help'
+	--max-hold --lock-delay --wait-replicas -q --quiet --verbose -h --help'
 _dlock_acquire_opts='-n --nonblock --nb -w --timeout --wait -E
 	--conflict-exit-code -x --exclusive -s --shared --limit --fifo
-	--no-fifo --ttl --lock-delay -q --quiet --verbose -h --help'
+	--no-fifo --ttl --lock-delay --wait-replicas -q --quiet --verbose -h
+	--help'
 _dlock_status_opts='--json -q --quiet -h --help'
 _dlock_list_opts='--json -h --help'
-_dlock_renew_opts='--owner --ttl -h --help'
+_dlock_renew_opts='--owner --ttl --wait-replicas -h --help'
 _dlock_release_opts='--owner --force -h --help'
 _dlock_doctor_opts='-h --help'
 
@@ -110,11 +112,15 @@ _dlock_value() {
 			_dlock_files "${cur#unix://}" "${pre}unix://"
 		else
 			compopt -o nospace 2>/dev/null
-			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// redis+cluster:// unix://' -- "$cur")
+			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// redis+cluster:// unix:// redis+sentinel:// rediss+sentinel://' -- "$cur")
 		fi
 		;;
-	--config | --password-file | --tls-ca | --tls-cert | --tls-key)
+	--config | --password-file | --sentinel-password-file | --tls-ca | \
+		--tls-cert | --tls-key)
 		_dlock_files "$cur" "$pre"
+		;;
+	--wait-replicas)
+		_dlock_add "$pre" < <(compgen -W '0 1 2' -- "$cur")
 		;;
 	--connect-timeout)
 		_dlock_add "$pre" < <(compgen -W '300ms 500ms 1s 2s 3s 5s 10s 30s' -- "$cur")
@@ -154,6 +160,7 @@ _dlock_value() {
 _dlock_takes_value() {
 	case $1 in
 	--url | --prefix | --connect-timeout | --user | --password-file | \
+		--sentinel-user | --sentinel-password-file | \
 		--config | --tls-ca | --tls-cert | --tls-key | --tls-server-name)
 		return 0
 		;;
@@ -163,7 +170,7 @@ _dlock_takes_value() {
 		case $1 in
 		--timeout | --wait | --conflict-exit-code | --command | --ttl | \
 			--on-lost | --kill-after | --lost-exit-code | --max-hold | \
-			--lock-delay | --limit)
+			--lock-delay | --limit | --wait-replicas)
 			return 0
 			;;
 		--*) return 1 ;;
@@ -173,7 +180,7 @@ _dlock_takes_value() {
 		esac
 		;;
 	renew | release)
-		[[ $1 == --owner || $1 == --ttl ]]
+		[[ $1 == --owner || $1 == --ttl || $1 == --wait-replicas ]]
 		;;
 	*)
 		return 1
@@ -226,6 +233,7 @@ _dlock() {
 			fi
 			case $w in
 			--url | --prefix | --user | --password-file | --config | \
+				--sentinel-user | --sentinel-password-file | \
 				--tls-ca | --tls-cert | --tls-key | --tls-server-name)
 				v=$(_dlock_unquote "${_dlock_w[i + 1]}")
 				_dlock_conn+=("$w" "$v")
@@ -236,6 +244,7 @@ _dlock() {
 		fi
 		case $w in
 		--url=* | --prefix=* | --user=* | --password-file=* | --config=* | \
+			--sentinel-user=* | --sentinel-password-file=* | \
 			--tls-ca=* | --tls-cert=* | --tls-key=* | --tls-server-name=*)
 			v=$(_dlock_unquote "${w#*=}")
 			_dlock_conn+=("${w%%=*}=$v")

@@ -18,11 +18,11 @@ function __dlock_state
             case global run acquire status list renew release doctor status-after list-after renew-after release-after
                 set -l cmd (string replace -- -after '' $mode)
                 switch $t
-                    case --url --prefix --connect-timeout --user --password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
+                    case --url --prefix --connect-timeout --user --password-file --sentinel-user --sentinel-password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
                         set -e tokens[1]
-                    case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay --limit
+                    case --timeout --wait --conflict-exit-code --command --ttl --on-lost --kill-after --lost-exit-code --max-hold --lock-delay --limit --wait-replicas
                         contains -- $cmd run acquire; and set -e tokens[1]
-                        test $t = --ttl; and contains -- $cmd renew release; and set -e tokens[1]
+                        contains -- $t --ttl --wait-replicas; and contains -- $cmd renew release; and set -e tokens[1]
                     case --owner
                         contains -- $cmd renew release; and set -e tokens[1]
                     case '--*'
@@ -92,7 +92,8 @@ function __dlock_urls
         printf '%s\t%s\n' 'redis://' 'TCP: redis://[user[:pass]@]host[:port][/db]' \
             'rediss://' 'TLS: rediss://[user[:pass]@]host[:port][/db]' \
             'redis+cluster://' 'Redis Cluster: redis+cluster://host[:port],host[:port]...' \
-            'unix://' 'unix socket: unix:///path/to.sock[?db=N]'
+            'unix://' 'unix socket: unix:///path/to.sock[?db=N]' \
+            'redis+sentinel://' 'Sentinel: redis+sentinel://h1[:p1],h2[:p2]/SERVICE[/db]'
     end
 end
 
@@ -107,10 +108,10 @@ function __dlock_locks
     set -l conn
     while set -q tokens[1]
         switch $tokens[1]
-            case --url --prefix --user --password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
+            case --url --prefix --user --password-file --sentinel-user --sentinel-password-file --config --tls-ca --tls-cert --tls-key --tls-server-name
                 set -q tokens[2]; and set conn $conn $tokens[1] $tokens[2]
                 set -e tokens[1]
-            case '--url=*' '--prefix=*' '--user=*' '--password-file=*' '--config=*' '--tls-ca=*' '--tls-cert=*' '--tls-key=*' '--tls-server-name=*'
+            case '--url=*' '--prefix=*' '--user=*' '--password-file=*' '--sentinel-user=*' '--sentinel-password-file=*' '--config=*' '--tls-ca=*' '--tls-cert=*' '--tls-key=*' '--tls-server-name=*'
                 set conn $conn $tokens[1]
         end
         set -e tokens[1]
@@ -144,6 +145,8 @@ complete -c dlock -n "__dlock_in $__dlock_anywhere" -l prefix -x -a 'dlock:' -d 
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l connect-timeout -x -a '300ms 500ms 1s 2s 3s 5s 10s' -d 'Deadline to connect and for each request'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l user -x -d 'Redis ACL user name'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l password-file -r -F -d 'Read the password from the first line of a file'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l sentinel-user -x -d 'ACL user name for the sentinels'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l sentinel-password-file -r -F -d 'Read the sentinels password from a file'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l config -r -F -d 'Read settings from a file'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-ca -r -F -d 'CA bundle to verify a rediss:// server'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l tls-cert -r -F -d 'Client certificate for rediss://'
@@ -194,6 +197,7 @@ complete -c dlock -n '__dlock_in list list-after' -s h -l help -d 'Show the help
 
 # renew and release
 complete -c dlock -n '__dlock_in renew renew-after release release-after' -l owner -x -d 'The owner token that dlock acquire printed'
+complete -c dlock -n '__dlock_in run acquire renew renew-after' -l wait-replicas -x -a '0 1 2' -d 'Replicas that must confirm a take or renewal (0: off)'
 complete -c dlock -n '__dlock_in renew renew-after' -l ttl -x -a '10s 30s 1m 2m 5m' -d 'The new lease (default: the lease it was taken with)'
 complete -c dlock -n '__dlock_in renew renew-after' -s h -l help -d 'Show the help of renew'
 complete -c dlock -n '__dlock_in release release-after' -l force -d 'Evict whoever holds the lock (logged to syslog)'

@@ -20,6 +20,12 @@ static int check_quorum(const struct dlock_config *cfg,
 		return set_error(err, DLOCK_EUSAGE, "%zu --url given: quorum "
 				 "mode takes at most 15 servers", cfg->nurls);
 	for (size_t i = 0; i < cfg->nurls; i++)
+		if (cfg->urls[i].sentinel || cfg->urls[i].cluster)
+			return set_error(err, DLOCK_EUSAGE, "--url %s: the "
+					 "nodes of a quorum are independent "
+					 "servers, each a redis://, rediss:// "
+					 "or unix:// URL", cfg->urls[i].display);
+	for (size_t i = 0; i < cfg->nurls; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->urls[i].display,
 				   cfg->urls[j].display) == 0)
@@ -30,6 +36,8 @@ static int check_quorum(const struct dlock_config *cfg,
 	return 0;
 }
 
+extern const struct backend_ops redis_sentinel_backend;
+
 int backend_for_url(const struct dlock_config *cfg, size_t index,
 		    const struct backend_ops **out, struct dlock_error *err)
 {
@@ -37,10 +45,13 @@ int backend_for_url(const struct dlock_config *cfg, size_t index,
 		return set_error(err, DLOCK_EUSAGE, "no server URL number %zu",
 				 index + 1);
 	/*
-	 * Every URL that url_parse() accepts today is one Redis server's;
-	 * as a node of a quorum, doctor also checks it against the others.
+	 * Every URL that url_parse() accepts today is one Redis server's
+	 * (or the sentinels of one); as a node of a quorum, doctor also
+	 * checks it against the others.
 	 */
-	*out = cfg->nurls >= 3 ? &quorum_backend : &redis_backend;
+	*out = cfg->nurls >= 3 ? &quorum_backend :
+	       cfg->urls[index].sentinel ? &redis_sentinel_backend :
+	       &redis_backend;
 	return 0;
 }
 

@@ -51,7 +51,8 @@ char **dlock_child_env(char *const envp[], const struct dlock_lock *lock)
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(envp[i], "DLOCK_PASSWORD=", 15) == 0)
+		if (strncmp(envp[i], "DLOCK_PASSWORD=", 15) == 0 ||
+		    strncmp(envp[i], "DLOCK_SENTINEL_PASSWORD=", 24) == 0)
 			continue;
 		if (!lock->reentrant && is_lock_var(envp[i]))
 			continue;

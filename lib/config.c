@@ -14,6 +14,7 @@
 static const char *const file_keys[] = {
 	"url", "prefix", "connect-timeout", "user", "password",
 	"password-file", "tls-ca", "tls-cert", "tls-key", "tls-server-name",
+	"sentinel-user", "sentinel-password-file",
 };
 
 static char *trim(char *s)
@@ -98,7 +99,11 @@ int config_split_line(char *line, char **key, char **value,
 
 struct dlock_config *dlock_config_new(void)
 {
-	return calloc(1, sizeof(struct dlock_config));
+	struct dlock_config *cfg = calloc(1, sizeof(struct dlock_config));
+
+	if (cfg)
+		cfg->wait_replicas = -1;
+	return cfg;
 }
 
 static void free_strings(char **v, size_t n)
@@ -123,6 +128,9 @@ void dlock_config_free(struct dlock_config *cfg)
 	free(cfg->user);
 	free_secret(cfg->password);
 	free(cfg->password_file);
+	free(cfg->sentinel_user);
+	free_secret(cfg->sentinel_password);
+	free(cfg->sentinel_password_file);
 	free(cfg->config_file);
 	free(cfg->tls_ca);
 	free(cfg->tls_cert);
@@ -153,11 +161,41 @@ static int add_url(struct dlock_config *cfg, const char *text,
 	return 0;
 }
 
-/* Adds each element of a comma-separated list, skipping empty ones. */
+/*
+ * Whether URL text takes a list of hosts (redis+sentinel://h1,h2/...),
+ * whose commas do not separate URLs.
+ */
+static bool takes_host_list(const char *text)
+{
+	const char *scheme_end = strstr(text, "://");
+	const char *plus = strchr(text, '+');
+
+	return scheme_end && plus && plus < scheme_end;
+}
+
+/* Appends ",more" to the last URL: the next host of its list. */
+static int extend_last_url(struct dlock_config *cfg, const char *more,
+			   struct dlock_error *err)
+{
+	char **last = &cfg->url_texts[cfg->nurls - 1], *joined;
+
+	if (asprintf(&joined, "%s,%s", *last, more) < 0)
+		return oom(err);
+	free_secret(*last);
+	*last = joined;
+	return 0;
+}
+
+/*
+ * Adds each element of a comma-separated list, skipping empty ones; an
+ * element without a scheme after a URL that takes a host list is its
+ * next host.
+ */
 static int add_url_list(struct dlock_config *cfg, const char *list,
 			struct dlock_error *err)
 {
 	char *copy = strdup(list), *save = NULL;
+	size_t first = cfg->nurls;
 	int rc = 0;
 
 	if (!copy)
@@ -165,7 +203,12 @@ static int add_url_list(struct dlock_config *cfg, const char *list,
 	for (char *tok = strtok_r(copy, ",", &save); tok && !rc;
 	     tok = strtok_r(NULL, ",", &save)) {
 		tok = trim(tok);
-		if (*tok)
+		if (!*tok)
+			continue;
+		if (cfg->nurls > first && !strstr(tok, "://") &&
+		    takes_host_list(cfg->url_texts[cfg->nurls - 1]))
+			rc = extend_last_url(cfg, tok, err);
+		else
 			rc = add_url(cfg, tok, err);
 	}
 	free_secret(copy);
@@ -275,6 +318,17 @@ int dlock_config_set_option(struct dlock_config *cfg, const char *key,
 		return replace(&cfg->password_file, value, err);
 	if (strcmp(key, "config") == 0)
 		return replace(&cfg->config_file, value, err);
+	if (strcmp(key, "sentinel-user") == 0)
+		return replace(&cfg->sentinel_user, value, err);
+	if (strcmp(key, "sentinel-password-file") == 0)
+		return replace(&cfg->sentinel_password_file, value, err);
+	if (strcmp(key, "wait-replicas") == 0) {
+		struct dlock_error why;
+
+		if (dlock_parse_uint(value, 1000, &cfg->wait_replicas, &why))
+			return set_error(err, DLOCK_EUSAGE, "%s", why.msg);
+		return 0;
+	}
 	if (strcmp(key, "tls-ca") == 0)
 		return replace(&cfg->tls_ca, value, err);
 	if (strcmp(key, "tls-cert") == 0)
@@ -336,7 +390,8 @@ static int file_set(struct dlock_config *cfg, struct file_settings *fs,
 				 "%s:%d: unknown key '%.64s'; the keys are "
 				 "url, prefix, connect-timeout, user, "
 				 "password, password-file, tls-ca, tls-cert, "
-				 "tls-key, tls-server-name",
+				 "tls-key, tls-server-name, sentinel-user, "
+				 "sentinel-password-file",
 				 fs->path, lineno, key);
 	if (i == key_index("url") && fs->values[i]) {
 		add_note(cfg, "%s:%d: url ignored: only the first url line "
@@ -479,7 +534,7 @@ static int read_config_file(struct dlock_config *cfg,
 }
 
 static int read_password_file(struct dlock_config *cfg, const char *path,
-			      struct dlock_error *err)
+			      char **slot, struct dlock_error *err)
 {
 	char buf[1024];
 	FILE *f = fopen(path, "re");
@@ -500,10 +555,10 @@ static int read_password_file(struct dlock_config *cfg, const char *path,
 				 "password file %s is empty; put the password "
 				 "on its first line", path);
 	}
-	free_secret(cfg->password);
-	cfg->password = strdup(buf);
+	free_secret(*slot);
+	*slot = strdup(buf);
 	explicit_bzero(buf, sizeof(buf));
-	return cfg->password ? 0 : oom(err);
+	return *slot ? 0 : oom(err);
 }
 
 /* Says where the bad value of key was set, then what was wrong with it. */
@@ -625,9 +680,11 @@ static int resolve_file_strings(struct dlock_config *cfg,
 {
 	static const char *const keys[] = {
 		"user", "tls-ca", "tls-cert", "tls-key", "tls-server-name",
+		"sentinel-user",
 	};
 	char **slots[] = { &cfg->user, &cfg->tls_ca, &cfg->tls_cert,
-			   &cfg->tls_key, &cfg->tls_server_name };
+			   &cfg->tls_key, &cfg->tls_server_name,
+			   &cfg->sentinel_user };
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < ARRAY_SIZE(slots); i++) {
@@ -647,19 +704,43 @@ static int resolve_password(struct dlock_config *cfg,
 	const char *v;
 
 	if (cfg->password_file)
-		return read_password_file(cfg, cfg->password_file, err);
+		return read_password_file(cfg, cfg->password_file,
+					  &cfg->password, err);
 	if ((v = getenv("DLOCK_PASSWORD")) && *v)
 		return replace(&cfg->password, v, err);
 	if ((v = getenv("REDISCLI_AUTH")) && *v)
 		return replace(&cfg->password, v, err);
 	if ((v = file_value(fs, "password-file"))) {
 		struct dlock_error why;
-		int rc = read_password_file(cfg, v, &why);
+		int rc = read_password_file(cfg, v, &cfg->password, &why);
 
 		return rc ? at_line(fs, "password-file", rc, &why, err) : 0;
 	}
 	if ((v = file_value(fs, "password")))
 		return replace(&cfg->password, v, err);
+	return 0;
+}
+
+/* The sentinels' password, from the sources of the master's, in order. */
+static int resolve_sentinel_password(struct dlock_config *cfg,
+				     const struct file_settings *fs,
+				     struct dlock_error *err)
+{
+	const char *v;
+
+	if (cfg->sentinel_password_file)
+		return read_password_file(cfg, cfg->sentinel_password_file,
+					  &cfg->sentinel_password, err);
+	if ((v = getenv("DLOCK_SENTINEL_PASSWORD")) && *v)
+		return replace(&cfg->sentinel_password, v, err);
+	if ((v = file_value(fs, "sentinel-password-file"))) {
+		struct dlock_error why;
+		int rc = read_password_file(cfg, v, &cfg->sentinel_password,
+					    &why);
+
+		return rc ? at_line(fs, "sentinel-password-file", rc, &why,
+				    err) : 0;
+	}
 	return 0;
 }
 
@@ -681,6 +762,8 @@ int dlock_config_resolve(struct dlock_config *cfg, struct dlock_error *err)
 		rc = resolve_file_strings(cfg, &fs, err);
 	if (!rc)
 		rc = resolve_password(cfg, &fs, err);
+	if (!rc)
+		rc = resolve_sentinel_password(cfg, &fs, err);
 	cfg->resolved = !rc;
 	file_settings_clear(&fs);
 	return rc;

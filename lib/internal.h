@@ -60,7 +60,27 @@ struct url {
 		char *host;
 		int port;
 	} *seeds;
+	/*
+	 * redis+sentinel:// and rediss+sentinel://: the sentinels to ask
+	 * (host and port stay unset) for the master named service, whose
+	 * credentials user and password are.
+	 */
+	bool sentinel;
+	char *service;
+	size_t nsentinels;
+	struct url_host *sentinels;
 };
+
+/* One host:port of a list (the sentinels of a URL). */
+struct url_host {
+	char *host;
+	int port;
+};
+
+/* Sentinels listen on 26379 unless the URL says otherwise. */
+#define SENTINEL_PORT 26379
+/* Longest master name after the sentinels in a URL. */
+#define SENTINEL_SERVICE_MAX 128
 
 /* Parses text into u (pure). Returns 0 or DLOCK_ECONFIG. */
 int url_parse(const char *text, struct url *u, struct dlock_error *err);
@@ -92,6 +112,12 @@ struct dlock_config {
 	char *user;
 	char *password;
 	char *password_file;
+	/* The sentinels' own credentials, apart from the master's. */
+	char *sentinel_user;
+	char *sentinel_password;
+	char *sentinel_password_file;
+	/* --wait-replicas: replicas that must confirm a write (-1: default) */
+	long wait_replicas;
 	char *config_file;
 	char *tls_ca;
 	char *tls_cert;

@@ -7,8 +7,9 @@
 #include "internal.h"
 
 #define URL_FORMS "use redis://[user[:password]@]host[:port][/db], " \
-	"rediss://..., redis+cluster://host[:port],host[:port]... or " \
-	"unix:///path[?db=N]"
+	"rediss://..., unix:///path[?db=N], " \
+	"redis+cluster://host[:port],host[:port]... or " \
+	"redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db]"
 
 /* Databases are numbered by a C int on the server. */
 #define DB_MAX 2147483647L
@@ -180,7 +181,8 @@ static int parse_hostport(const char *s, size_t len, struct url *u,
 			  const char *url, struct dlock_error *err)
 {
 	const char *end = s + len, *host = s, *host_end, *p;
-	long port = 6379;
+	/* A caller may preset another default (a sentinel's). */
+	long port = u->port ? u->port : 6379;
 
 	if (len && *s == '[') {
 		host = s + 1;
@@ -378,6 +380,125 @@ static int cluster_display(struct url *u)
 	return u->display ? 0 : DLOCK_ENOMEM;
 }
 
+/* A master name as sentinel.conf takes it: one word, no '/'. */
+static bool service_char(char c)
+{
+	return host_char(c) || c == ':' || c == '+' || c == '=' || c == '@';
+}
+
+static int parse_service(const char *path, struct url *u, const char *url,
+			 struct dlock_error *err)
+{
+	const char *slash = strchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : strlen(path);
+
+	if (len == 0)
+		return set_error(err, DLOCK_ECONFIG, "URL '%s' names no "
+				 "master: add /SERVICE after the sentinels, "
+				 "the name of 'sentinel monitor SERVICE ...'",
+				 url);
+	if (len > SENTINEL_SERVICE_MAX)
+		return set_error(err, DLOCK_ECONFIG, "the master name in URL "
+				 "'%s' is longer than %d bytes", url,
+				 SENTINEL_SERVICE_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (!service_char(path[i]))
+			return set_error(err, DLOCK_ECONFIG, "invalid master "
+					 "name in URL '%s': letters, digits "
+					 "and . _ - : + = @ only", url);
+	u->service = strndup(path, len);
+	if (!u->service)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (slash && slash[1])
+		return parse_db(slash + 1, url, &u->db, err);
+	return 0;
+}
+
+/* One sentinel of the comma-separated list, into u->sentinels. */
+static int add_sentinel(const char *s, size_t len, struct url *u,
+			const char *url, struct dlock_error *err)
+{
+	struct url one = { .port = SENTINEL_PORT };
+	struct url_host *v;
+	int rc;
+
+	if (len == 0)
+		return set_error(err, DLOCK_ECONFIG, "URL '%s' has an empty "
+				 "sentinel address (two commas in a row, or "
+				 "one at an end)", url);
+	rc = parse_hostport(s, len, &one, url, err);
+	if (rc)
+		return rc;
+	v = realloc(u->sentinels, (u->nsentinels + 1) * sizeof(*v));
+	if (!v) {
+		free(one.host);
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	}
+	u->sentinels = v;
+	v[u->nsentinels].host = one.host;
+	v[u->nsentinels].port = one.port;
+	u->nsentinels++;
+	return 0;
+}
+
+static int parse_sentinel(const char *rest, struct url *u, const char *url,
+			  struct dlock_error *err)
+{
+	const char *at = strrchr(rest, '@');
+	const char *list = at ? at + 1 : rest;
+	size_t list_len = strcspn(list, "/?#");
+	const char *path = list + list_len, *p = list;
+	int rc;
+
+	u->sentinel = true;
+	if (at) {
+		rc = parse_userinfo(rest, (size_t)(at - rest), u, url, err);
+		if (rc)
+			return rc;
+	}
+	while (p <= list + list_len) {
+		const char *comma = memchr(p, ',', (size_t)(list + list_len - p));
+		size_t n = (size_t)((comma ? comma : list + list_len) - p);
+
+		if (n == 0 && !comma && u->nsentinels == 0)
+			return set_error(err, DLOCK_ECONFIG, "URL '%s' names "
+					 "no sentinel; give host[:port] for "
+					 "each, separated by commas", url);
+		rc = add_sentinel(p, n, u, url, err);
+		if (rc)
+			return rc;
+		p += n + 1;
+	}
+	if (strpbrk(path, "?#"))
+		return set_error(err, DLOCK_ECONFIG,
+				 "URL '%s' has a query or fragment, which "
+				 "dlock does not use; %s", url, URL_FORMS);
+	return parse_service(*path ? path + 1 : path, u, url, err);
+}
+
+/* redis+sentinel://user:***@h1:p1,h2:p2/SERVICE/DB */
+static void sentinel_display(const struct url *u, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s://%s%s%s",
+				    u->tls ? "rediss+sentinel" :
+				    "redis+sentinel", u->user ? u->user : "",
+				    u->password ? ":***" : "",
+				    u->user || u->password ? "@" : "");
+
+	for (size_t i = 0; i < u->nsentinels && n < size; i++) {
+		bool v6 = strchr(u->sentinels[i].host, ':');
+
+		n += (size_t)snprintf(buf + n, size - n, "%s%s%s%s:%d",
+				      i ? "," : "", v6 ? "[" : "",
+				      u->sentinels[i].host, v6 ? "]" : "",
+				      u->sentinels[i].port);
+	}
+	if (n < size)
+		n += (size_t)snprintf(buf + n, size - n, "/%s", u->service);
+	if (n < size && u->db)
+		snprintf(buf + n, size - n, "/%ld", u->db);
+}
+
 static int make_display(struct url *u)
 {
 	char buf[1024], db[24] = "";
@@ -385,7 +506,9 @@ static int make_display(struct url *u)
 
 	if (u->cluster)
 		return cluster_display(u);
-	if (u->kind == URL_UNIX) {
+	if (u->sentinel) {
+		sentinel_display(u, buf, sizeof(buf));
+	} else if (u->kind == URL_UNIX) {
 		if (u->db)
 			snprintf(db, sizeof(db), "?db=%ld", u->db);
 		snprintf(buf, sizeof(buf), "unix://%s%s", u->path, db);
@@ -423,6 +546,13 @@ int url_parse(const char *raw, struct url *u, struct dlock_error *err)
 		u->kind = URL_TCP;
 		u->tls = true;
 		rc = parse_cluster(raw + 17, u, text, err);
+	} else if (strncmp(raw, "redis+sentinel://", 17) == 0) {
+		u->kind = URL_TCP;
+		rc = parse_sentinel(raw + 17, u, text, err);
+	} else if (strncmp(raw, "rediss+sentinel://", 18) == 0) {
+		u->kind = URL_TCP;
+		u->tls = true;
+		rc = parse_sentinel(raw + 18, u, text, err);
 	} else if (strncmp(raw, "unix://", 7) == 0) {
 		u->kind = URL_UNIX;
 		rc = parse_unix(raw + 7, u, text, err);
@@ -447,5 +577,9 @@ void url_clear(struct url *u)
 	for (size_t i = 0; i < u->nseeds; i++)
 		free(u->seeds[i].host);
 	free(u->seeds);
+	for (size_t i = 0; i < u->nsentinels; i++)
+		free(u->sentinels[i].host);
+	free(u->sentinels);
+	free(u->service);
 	memset(u, 0, sizeof(*u));
 }

@@ -16,7 +16,7 @@
 set -u
 
 BUILD_PKGS="gcc make pkg-config libhiredis-dev libssl-dev"
-TEST_PKGS="redis-server redis-tools procps python3 man-db openssl"
+TEST_PKGS="redis-server redis-tools redis-sentinel procps python3 man-db openssl"
 root=${DLOCK_DEPS_SYSROOT:-}
 
 missing_build() {
@@ -34,6 +34,7 @@ missing_demo() {
 
 missing_test() {
 	missing_demo
+	command -v redis-sentinel >/dev/null 2>&1 || echo redis-sentinel
 	command -v pkill >/dev/null 2>&1 || echo procps
 	command -v python3 >/dev/null 2>&1 || echo python3
 	command -v man >/dev/null 2>&1 || echo man-db

@@ -105,8 +105,11 @@ void dlock_config_free(struct dlock_config *cfg);
 /*
  * Sets a key from the command line, which beats every other source.
  * Keys are those of the config file: "url" (may be given several times),
- * "prefix", "connect-timeout", "user", "password-file", and "config" (the
- * file to read). Returns 0 or DLOCK_EUSAGE for an unknown key or bad value.
+ * "prefix", "connect-timeout", "user", "password-file", "sentinel-user",
+ * "sentinel-password-file", and "config" (the file to read); and
+ * "wait-replicas" (replicas that must confirm a take or renewal, 0 to
+ * 1000; by default 1 through Sentinel when the master has one, else 0).
+ * Returns 0 or DLOCK_EUSAGE for an unknown key or bad value.
  */
 int dlock_config_set_option(struct dlock_config *cfg, const char *key,
 			    const char *value, struct dlock_error *err);

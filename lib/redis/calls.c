@@ -33,13 +33,14 @@ void acquire_args(const struct redis_keys *k, const struct acquire_call *a,
 {
 	const char *keys[] = { k->lock, k->fence, k->holder, k->queue,
 			       k->waiters, k->wake, k->holders, k->kind,
-			       k->waiter };
+			       k->waiter, k->epoch };
 	const char *args[] = { a->owner, sc->num[0], a->meta->host,
 			       a->meta->pid, a->meta->user, a->meta->command,
 			       sc->num[1], HEARTBEAT_WINDOW_TEXT,
 			       a->grab ? "grab" : "fifo", a->join ? "1" : "0",
 			       a->want_place ? "1" : "0", sc->mode,
-			       sc->num[2], a->meta->keeps_alive ? "1" : "0" };
+			       sc->num[2], a->meta->keeps_alive ? "1" : "0",
+			       a->epoch ? a->epoch : "" };
 
 	sc->script = &script_acquire;
 	snprintf(sc->num[0], sizeof(sc->num[0]), "%lld",
@@ -55,11 +56,22 @@ int call_acquire(struct conn *c, const struct redis_keys *k,
 		 const struct acquire_call *a, int64_t deadline,
 		 redisReply **r, struct dlock_error *err)
 {
+	redisReply *none;
+
+	return call_acquire_wait(c, k, a, 0, deadline, r, &none, err);
+}
+
+int call_acquire_wait(struct conn *c, const struct redis_keys *k,
+		      const struct acquire_call *a, long replicas,
+		      int64_t deadline, redisReply **r,
+		      redisReply **wait_reply, struct dlock_error *err)
+{
 	struct script_call sc = { 0 };
 
 	acquire_args(k, a, &sc);
-	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
-			  deadline, -1, r, err);
+	return script_run_wait(c, sc.script, sc.nkeys, sc.keys, sc.nargs,
+			       sc.args, replicas, deadline, -1, r, wait_reply,
+			       err);
 }
 
 void renew_args(const struct redis_keys *k, const char *owner,
@@ -79,11 +91,24 @@ int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,
 	       redisReply **r, struct dlock_error *err)
 {
+	redisReply *none;
+
+	return call_renew_wait(c, k, owner, expiry_ms, mode, 0, deadline,
+			       cancel_fd, r, &none, err);
+}
+
+int call_renew_wait(struct conn *c, const struct redis_keys *k,
+		    const char *owner, int64_t expiry_ms, char mode,
+		    long replicas, int64_t deadline, int cancel_fd,
+		    redisReply **r, redisReply **wait_reply,
+		    struct dlock_error *err)
+{
 	struct script_call sc = { 0 };
 
 	renew_args(k, owner, expiry_ms, mode, &sc);
-	return script_run(c, sc.script, sc.nkeys, sc.keys, sc.nargs, sc.args,
-			  deadline, cancel_fd, r, err);
+	return script_run_wait(c, sc.script, sc.nkeys, sc.keys, sc.nargs,
+			       sc.args, replicas, deadline, cancel_fd, r,
+			       wait_reply, err);
 }
 
 int call_renew_identify(struct conn *c, const struct redis_keys *k,

@@ -25,6 +25,8 @@ struct acquire_call {
 	bool want_place;	/* report our place in the queue */
 	int mode;
 	long limit;
+	/* The master's replication ID, for the fencing epoch; NULL: none. */
+	const char *epoch;
 };
 
 /*
@@ -57,6 +59,21 @@ void fence_raise_args(const struct redis_keys *k, const char *token,
 int call_acquire(struct conn *c, const struct redis_keys *k,
 		 const struct acquire_call *a, int64_t deadline,
 		 redisReply **r, struct dlock_error *err);
+
+/*
+ * The same, with WAIT for that many replicas (0: none) pipelined after
+ * the script; its reply goes to *wait_reply (NULL without WAIT).
+ */
+int call_acquire_wait(struct conn *c, const struct redis_keys *k,
+		      const struct acquire_call *a, long replicas,
+		      int64_t deadline, redisReply **r,
+		      redisReply **wait_reply, struct dlock_error *err);
+
+int call_renew_wait(struct conn *c, const struct redis_keys *k,
+		    const char *owner, int64_t expiry_ms, char mode,
+		    long replicas, int64_t deadline, int cancel_fd,
+		    redisReply **r, redisReply **wait_reply,
+		    struct dlock_error *err);
 
 int call_renew(struct conn *c, const struct redis_keys *k, const char *owner,
 	       int64_t expiry_ms, char mode, int64_t deadline, int cancel_fd,

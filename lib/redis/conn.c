@@ -13,6 +13,7 @@ struct conn {
 	redisReader *reader;
 	const struct url *url;
 	const char *user;
+	const char *password;
 	bool broken;
 	bool identified;
 	void (*tick)(void *arg);
@@ -508,10 +509,10 @@ static int auth_error(const struct conn *c, const redisReply *r,
  * password may be an ACL "nopass" user, which takes any password; AUTH
  * needs one, so it gets an empty one and the server decides.
  */
-static int handshake(struct conn *c, const struct dlock_config *cfg,
-		     int64_t deadline, struct dlock_error *err)
+static int handshake(struct conn *c, int64_t deadline,
+		     struct dlock_error *err)
 {
-	const char *password = cfg->password ? cfg->password : c->url->password;
+	const char *password = c->password;
 	bool auth = password || c->user;
 	char db[24], *cmds[2];
 	int lens[2], n = 0, rc = 0;
@@ -562,13 +563,23 @@ int conn_open_url(const struct dlock_config *cfg, const struct url *url,
 		  int64_t deadline, struct conn **out,
 		  struct dlock_error *err)
 {
+	return conn_open_at(cfg, url, cfg->user ? cfg->user : url->user,
+			    cfg->password ? cfg->password : url->password,
+			    deadline, out, err);
+}
+
+int conn_open_at(const struct dlock_config *cfg, const struct url *url,
+		 const char *user, const char *password, int64_t deadline,
+		 struct conn **out, struct dlock_error *err)
+{
 	struct conn *c = calloc(1, sizeof(*c));
 	int rc;
 
 	if (!c)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	c->url = url;
-	c->user = cfg->user ? cfg->user : c->url->user;
+	c->user = user;
+	c->password = password;
 	c->reader = redisReaderCreate();
 	if (!c->reader) {
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
@@ -591,7 +602,7 @@ int conn_open_url(const struct dlock_config *cfg, const struct url *url,
 	}
 	if (rc)
 		goto out_free;
-	rc = handshake(c, cfg, deadline, err);
+	rc = handshake(c, deadline, err);
 	if (rc)
 		goto out_free;
 	*out = c;

@@ -24,6 +24,14 @@ int conn_open(const struct dlock_config *cfg, size_t index, int64_t deadline,
 int conn_open_url(const struct dlock_config *cfg, const struct url *url,
 		  int64_t deadline, struct conn **out,
 		  struct dlock_error *err);
+/*
+ * The same on the server at url (which must outlive the connection), with
+ * these credentials (NULL: none) and cfg's TLS settings: a master or a
+ * sentinel that the settings do not name themselves.
+ */
+int conn_open_at(const struct dlock_config *cfg, const struct url *url,
+		 const char *user, const char *password, int64_t deadline,
+		 struct conn **out, struct dlock_error *err);
 
 void conn_close(struct conn *c);
 

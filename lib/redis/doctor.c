@@ -379,10 +379,10 @@ static void check_server(struct doctor *d, const struct facts *f)
 static void check_role(struct doctor *d, const struct facts *f)
 {
 	if (is_replica(f)) {
-		add(d, DLOCK_DOCTOR_WARN, "role",
-		    "replica%s%s: locks must live on the primary, and a "
-		    "replica refuses dlock's writes or loses them; point "
-		    "--url at the primary", *f->master ? " of " : "",
+		add(d, DLOCK_DOCTOR_FAIL, "role",
+		    "this is a replica%s%s; use "
+		    "redis+sentinel://SENTINEL[,SENTINEL...]/SERVICE or point "
+		    "--url at the master", *f->master ? " of " : "",
 		    f->master);
 		return;
 	}
@@ -793,6 +793,34 @@ static int connect_seed(struct doctor *d, struct dlock_error *err)
 	return rc;
 }
 
+int redis_doctor_conn(const struct dlock_config *cfg, const struct url *url,
+		      const char *user, struct conn *conn,
+		      struct dlock_doctor_report *report,
+		      struct dlock_error *err)
+{
+	struct doctor d = { .cfg = cfg, .report = report, .url = url,
+			    .conn = conn };
+	struct facts f = { 0 };
+	int rc;
+
+	d.user = user ? user : "default";
+	rc = check_latency(&d, err);
+	if (rc)
+		return rc;
+	rc = gather(&d, &f, err);
+	if (rc)
+		return broken(&d, "server", rc, err);
+	check_server(&d, &f);
+	check_role(&d, &f);
+	if (is_replica(&f))
+		return set_error(err, DLOCK_ESERVER, "%s is a replica%s%s",
+				 url->display, *f.master ? " of " : "",
+				 f.master);
+	check_persistence(&d, &f);
+	check_policy(&d, &f);
+	return check_scripts(&d, &f, err);
+}
+
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err)
 {
@@ -816,6 +844,13 @@ int redis_doctor(const struct dlock_config *cfg, size_t index,
 	}
 	check_server(&d, &f);
 	check_role(&d, &f);
+	/* A quorum's doctor goes on: it names the node a replica of which. */
+	if (is_replica(&f) && cfg->nurls == 1) {
+		rc = set_error(err, DLOCK_ESERVER, "%s is a replica%s%s",
+			       d.url->display, *f.master ? " of " : "",
+			       f.master);
+		goto out_close;
+	}
 	check_persistence(&d, &f);
 	check_policy(&d, &f);
 	seed = d.conn;

@@ -547,10 +547,13 @@ static int by_owner(struct session *s, bool renew, const char *name,
 	rc = session_node(s, k.lock, deadline, &c, err);
 	if (rc)
 		goto out;
-	rc = renew ? call_renew(c, &k, owner, ttl_ms, '?', deadline, -1, &r,
-				err) :
-	     call_release(c, &k, owner, '?', deadline, &r, err);
-	rc = session_done(s, c, rc, r, "run the script", err);
+	if (renew) {
+		rc = session_renew(s, c, &k, owner, ttl_ms, '?', deadline, -1,
+				   &r, err);
+	} else {
+		rc = call_release(c, &k, owner, '?', deadline, &r, err);
+		rc = session_done(s, c, rc, r, "run the script", err);
+	}
 	/* renew: 1, 0 or -1 (another holder); release: 1 or 0. */
 	if (!rc && (r->type != REDIS_REPLY_INTEGER || r->integer > 1 ||
 		    r->integer < (renew ? -1 : 0)))

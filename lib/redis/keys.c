@@ -9,6 +9,7 @@ void redis_keys_clear(struct redis_keys *k)
 {
 	free(k->lock);
 	free(k->fence);
+	free(k->epoch);
 	free(k->holders);
 	free(k->kind);
 	free(k->queue);
@@ -42,7 +43,8 @@ int redis_keys_init(struct redis_keys *k, const char *prefix, const char *name,
 	k->kind = join(k->lock, ":kind", NULL);
 	k->queue = join(k->lock, ":queue", NULL);
 	k->waiters = join(k->lock, ":waiters", NULL);
-	if (!k->fence || !k->holders || !k->kind || !k->queue || !k->waiters)
+	k->epoch = join(k->lock, ":epoch", NULL);
+	if (!k->fence || !k->epoch || !k->holders || !k->kind || !k->queue || !k->waiters)
 		goto oom;
 	if (owner) {
 		k->holder = join(k->lock, ":holder:", owner);

@@ -8,6 +8,8 @@
  *                                  "dlock:shared" while shared or counting
  *                                  holders have it
  *   <prefix>{NAME}:fence           fencing counter
+ *   <prefix>{NAME}:epoch           master_replid the counter was last
+ *                                  increased under (Sentinel)
  *   <prefix>{NAME}:holders         shared or counting holders (sorted set
  *                                  scored by lease end, server ms)
  *   <prefix>{NAME}:kind            hash: kind "s" or "l", limit
@@ -26,6 +28,7 @@
 struct redis_keys {
 	char *lock;
 	char *fence;
+	char *epoch;
 	char *holders;
 	char *kind;
 	char *queue;

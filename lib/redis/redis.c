@@ -29,6 +29,49 @@ void session_drop(struct session *s, struct conn *c)
 	s->router->ops->drop(s->router, c);
 }
 
+/* Redis 7 words a script's write on a replica "... READONLY ...". */
+static bool is_readonly(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR &&
+	       (strncmp(r->str, "READONLY", 8) == 0 ||
+		strstr(r->str, "READONLY You can't write"));
+}
+
+/*
+ * A write reached a replica. Through the sentinels it is a failover under
+ * way: ask them again. A plain URL names the wrong server: say which one
+ * is its master.
+ */
+static int on_replica(struct session *s, struct conn *c,
+		      struct dlock_error *err)
+{
+	const char *argv[] = { "ROLE" };
+	char master[300] = "its master";
+	redisReply *r = NULL;
+	struct dlock_error ignored;
+
+	/* The message first: dropping c frees the name it shows. */
+	if (s->sentinel) {
+		set_error(err, DLOCK_ECONN, "%s is a replica now (a failover?); "
+			  "asking the sentinels again", conn_display(c));
+		session_drop(s, c);
+		return DLOCK_ECONN;
+	}
+
+	if (conn_call(c, session_deadline(s), -1, 1, argv, NULL, &r,
+		      &ignored) == 0 && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements >= 3 && r->element[1]->type == REDIS_REPLY_STRING &&
+	    r->element[2]->type == REDIS_REPLY_INTEGER)
+		snprintf(master, sizeof(master), "%.256s:%lld",
+			 r->element[1]->str, r->element[2]->integer);
+	freeReplyObject(r);
+	set_error(err, DLOCK_ESERVER, "%s is a replica of %s; point --url at "
+		  "the master, or use redis+sentinel://SENTINEL[,SENTINEL...]"
+		  "/SERVICE to follow failovers", conn_display(c), master);
+	session_drop(s, c);
+	return DLOCK_ESERVER;
+}
+
 int session_done(struct session *s, struct conn *c, int rc,
 		 const redisReply *r, const char *what,
 		 struct dlock_error *err)
@@ -39,7 +82,82 @@ int session_done(struct session *s, struct conn *c, int rc,
 	}
 	/* A connection alone proves little: a TLS port accepts too. */
 	s->reached = true;
+	if (is_readonly(r))
+		return on_replica(s, c, err);
 	return reply_error(c, r, what, err);
+}
+
+static const struct node_info *session_info(struct session *s,
+					    const struct conn *c)
+{
+	const struct router_ops *ops = s->router->ops;
+
+	return ops->info ? ops->info(s->router, c) : NULL;
+}
+
+/*
+ * Replicas that must confirm a take or a renewal: --wait-replicas, else
+ * one when the sentinels' master has any, or the sentinels know one that
+ * is up (a master that lost its replicas is about to be demoted, and
+ * what it takes now dies with it). A plain server honours the option but
+ * does not wait by default: its replicas may serve reads only, and no
+ * failover promotes them.
+ */
+static long replicas_wanted(struct session *s, const struct conn *c)
+{
+	const struct node_info *info = session_info(s, c);
+
+	if (s->cfg->wait_replicas >= 0)
+		return s->cfg->wait_replicas;
+	return s->sentinel && info &&
+	       (info->replicas > 0 || info->known_replicas > 0) ? 1 : 0;
+}
+
+/* 0 when WAIT's reply w says enough replicas confirmed the write. */
+static int confirmed(const struct conn *c, long want, const redisReply *w,
+		     int64_t sent, const char *what, int code,
+		     struct dlock_error *err)
+{
+	if (want <= 0)
+		return 0;
+	if (w->type == REDIS_REPLY_ERROR)
+		return set_error(err, code, "%s refused WAIT (%s): %s; allow "
+				 "it in the ACL, or give --wait-replicas 0",
+				 conn_display(c), what, w->str);
+	if (w->type != REDIS_REPLY_INTEGER || w->integer < 0)
+		return set_error(err, DLOCK_ESERVER, "unexpected reply to "
+				 "WAIT from %s", conn_display(c));
+	if (w->integer >= want)
+		return 0;
+	return set_error(err, code, "%s: %lld of the %ld replicas asked for "
+			 "confirmed %s within %lld ms; check the replicas "
+			 "(INFO replication) or lower --wait-replicas (0 "
+			 "turns the wait off)", conn_display(c), w->integer,
+			 want, what, (long long)(now_ms() - sent));
+}
+
+int session_renew(struct session *s, struct conn *c,
+		  const struct redis_keys *k, const char *owner,
+		  int64_t expiry_ms, char mode, int64_t deadline,
+		  int cancel_fd, redisReply **r, struct dlock_error *err)
+{
+	long want = replicas_wanted(s, c);
+	int64_t sent = now_ms();
+	redisReply *w = NULL;
+	int rc;
+
+	rc = call_renew_wait(c, k, owner, expiry_ms, mode, want, deadline,
+			     cancel_fd, r, &w, err);
+	rc = session_done(s, c, rc, *r, "run the renew script", err);
+	/* A renewal the replicas have not seen may die with the master. */
+	if (!rc && (*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 1)
+		rc = confirmed(c, want, w, sent, "the renewal", DLOCK_ECONN,
+			       err);
+	/* It may not be the master any more: ask the sentinels again. */
+	if (rc == DLOCK_ECONN && s->sentinel && w)
+		session_drop(s, c);
+	freeReplyObject(w);
+	return rc;
 }
 
 int session_bad_reply(struct session *s, struct conn *c, const char *what,
@@ -60,8 +178,11 @@ static int redis_session_open(const struct dlock_config *cfg,
 	if (!s)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	s->cfg = cfg;
-	/* A cluster node, or a standalone server until it says MOVED. */
-	rc = router_cluster_open(cfg, 0, &s->router, err);
+	/* The master the sentinels name, or a cluster node (or a standalone
+	 * server until it says MOVED). */
+	s->sentinel = cfg->urls[0].sentinel;
+	rc = s->sentinel ? router_sentinel_open(cfg, 0, &s->router, err) :
+	     router_cluster_open(cfg, 0, &s->router, err);
 	if (rc) {
 		free(s);
 		return rc;
@@ -280,13 +401,51 @@ int redis_acquire_reply(const redisReply *r, struct dlock_lock *lock,
 	return 0;
 }
 
+/*
+ * A take that too few replicas confirmed is let go at once: a failover
+ * could hand the lock to someone else while our command runs.
+ */
+static int unconfirmed_take(struct session *s, struct conn *c,
+			    struct dlock_lock *lock, int rc,
+			    struct dlock_error *err)
+{
+	const struct redis_keys *k = &lock->impl->keys;
+	struct dlock_error ignored;
+	redisReply *r = NULL;
+	size_t len = strlen(err->msg);
+
+	if (call_release(c, k, lock->owner, redis_mode_char(lock->mode),
+			 session_deadline(s), &r, &ignored) == 0 &&
+	    r->type == REDIS_REPLY_INTEGER)
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 "; lock '%s' was released", lock->name);
+	/* Through the sentinels, the next try asks them for the master. */
+	if (s->sentinel || !r || r->type != REDIS_REPLY_INTEGER)
+		session_drop(s, c);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* A take counts once the replicas asked for have it. */
+static int take(struct session *s, struct conn *c, struct dlock_lock *lock,
+		const redisReply *w, long want, int64_t sent,
+		struct dlock_error *err)
+{
+	/* Worth waiting out: a failover under way ends. */
+	int rc = confirmed(c, want, w, sent, "the take", DLOCK_ECONN, err);
+
+	if (rc)
+		return unconfirmed_take(s, c, lock, rc, err);
+	return 0;
+}
+
 static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 			     const struct holder_meta *meta, bool join,
 			     bool want_place, struct try_result *res,
 			     struct dlock_error *err)
 {
 	const struct redis_keys *k = &lock->impl->keys;
-	const struct acquire_call a = {
+	struct acquire_call a = {
 		.owner = lock->owner,
 		.expiry_ms = lock->expiry_ms,
 		.ttl_ms = lock->ttl_ms,
@@ -297,22 +456,30 @@ static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 		.mode = lock->mode,
 		.limit = lock->limit,
 	};
-	int64_t deadline = session_deadline(s);
-	redisReply *r = NULL;
+	int64_t deadline = session_deadline(s), sent = now_ms();
+	redisReply *r = NULL, *w = NULL;
+	const struct node_info *info;
 	struct conn *c;
+	long want;
 	int rc = session_node(s, k->lock, deadline, &c, err);
 
 	if (rc)
 		return rc;
+	info = session_info(s, c);
+	a.epoch = info ? info->replid : NULL;
+	want = replicas_wanted(s, c);
 	memset(res, 0, sizeof(*res));
-	rc = call_acquire(c, k, &a, deadline, &r, err);
+	rc = call_acquire_wait(c, k, &a, want, deadline, &r, &w, err);
 	rc = session_done(s, c, rc, r, "run the acquire script", err);
 	if (rc)
 		goto out;
 	if (redis_acquire_reply(r, lock, res) < 0)
 		rc = session_bad_reply(s, c, "acquire", err);
+	else if (res->outcome == TRY_TAKEN)
+		rc = take(s, c, lock, w, want, sent, err);
 out:
 	freeReplyObject(r);
+	freeReplyObject(w);
 	return rc;
 }
 
@@ -408,14 +575,16 @@ static int redis_renew(struct session *s, struct dlock_lock *lock,
 
 	if (rc)
 		return rc;
-	if (session_wants_run_id(s, c))
+	/* A renewal that replicas must confirm asks no run_id with it. */
+	if (replicas_wanted(s, c) == 0 && session_wants_run_id(s, c)) {
 		rc = call_renew_identify(c, k, lock->owner, lock->expiry_ms,
 					 mode, deadline, cancel_fd, &info, &r,
 					 err);
-	else
-		rc = call_renew(c, k, lock->owner, lock->expiry_ms, mode,
-				deadline, cancel_fd, &r, err);
-	rc = session_done(s, c, rc, r, "run the renew script", err);
+		rc = session_done(s, c, rc, r, "run the renew script", err);
+	} else {
+		rc = session_renew(s, c, k, lock->owner, lock->expiry_ms, mode,
+				   deadline, cancel_fd, &r, err);
+	}
 	if (!rc && (r->type != REDIS_REPLY_INTEGER || r->integer < -1 ||
 		    r->integer > 1))
 		rc = session_bad_reply(s, c, "renew", err);
@@ -475,4 +644,30 @@ const struct backend_ops redis_backend = {
 	.release_owner = redis_release_owner,
 	.force_release = redis_force_release,
 	.doctor = redis_doctor,
+};
+
+/* The same behind Sentinel, whose writes replicas confirm (WAIT). */
+const struct backend_ops redis_sentinel_backend = {
+	.version = BACKEND_OPS_VERSION,
+	.name = "redis+sentinel",
+	.caps = CAP_FIFO | CAP_SHARED | CAP_LIMIT | CAP_LOCK_DELAY |
+		CAP_MONOTONIC_FENCE | CAP_REPLICA_CONFIRMED,
+	.session_open = redis_session_open,
+	.session_close = redis_session_close,
+	.connect = redis_connect,
+	.reached = redis_reached,
+	.lock_init = redis_lock_init,
+	.lock_free = redis_lock_free,
+	.held_by = redis_held_by,
+	.try_acquire = redis_try_acquire,
+	.wait = redis_wait,
+	.leave = redis_leave,
+	.renew = redis_renew,
+	.release = redis_release,
+	.status = redis_status,
+	.list = redis_list,
+	.renew_owner = redis_renew_owner,
+	.release_owner = redis_release_owner,
+	.force_release = redis_force_release,
+	.doctor = redis_sentinel_doctor,
 };

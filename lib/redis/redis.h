@@ -20,6 +20,7 @@ struct session {
 	bool no_run_id;		/* the server will not say (ACL, renamed) */
 	bool restarted;		/* the run_id changed; not reported yet */
 	char run_id[RUN_ID_LEN + 1];	/* the last one seen; "" if none */
+	bool sentinel;		/* the master is the one the sentinels name */
 };
 
 struct backend_lock {
@@ -86,6 +87,16 @@ bool redis_parse_run_id(const char *text, size_t len,
 int redis_acquire_reply(const redisReply *r, struct dlock_lock *lock,
 			struct try_result *res);
 
+/*
+ * Runs the renew script on c (from session_node()) and finishes it as
+ * session_done() does; a renewal that fewer replicas confirmed than the
+ * session asks for is DLOCK_ECONN, a failed renewal worth retrying.
+ */
+int session_renew(struct session *s, struct conn *c,
+		  const struct redis_keys *k, const char *owner,
+		  int64_t expiry_ms, char mode, int64_t deadline,
+		  int cancel_fd, redisReply **r, struct dlock_error *err);
+
 /* lib/redis/inspect.c: the backend's status, list and by-owner calls. */
 int redis_status(struct session *s, const char *name,
 		 struct dlock_status **out, struct dlock_error *err);
@@ -100,12 +111,21 @@ int redis_force_release(struct session *s, const char *name,
 			struct dlock_status **evicted,
 			struct dlock_error *err);
 
-/* lib/redis/doctor.c */
+/* lib/redis/doctor.c; _conn: the checks on an open connection to url. */
+int redis_doctor_conn(const struct dlock_config *cfg, const struct url *url,
+		      const char *user, struct conn *conn,
+		      struct dlock_doctor_report *report,
+		      struct dlock_error *err);
 int redis_doctor(const struct dlock_config *cfg, size_t index,
 		 struct dlock_doctor_report *report, struct dlock_error *err);
 /* Adds a line to a doctor's report; a full report drops it. */
 void doctor_report_add(struct dlock_doctor_report *r, int level,
 		       const char *what, const char *fmt, va_list ap)
 	PRINTF_LIKE(4, 0);
+
+/* lib/redis/doctor_sentinel.c: the sentinels, then the master they name. */
+int redis_sentinel_doctor(const struct dlock_config *cfg, size_t index,
+			  struct dlock_doctor_report *report,
+			  struct dlock_error *err);
 
 #endif

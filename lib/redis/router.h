@@ -11,6 +11,18 @@
 
 struct router;
 
+/* What a router learned of a master when it connected to it. */
+struct node_info {
+	/*
+	 * master_replid: a failover (or a restart without the data) gives
+	 * the master a new one, which starts a new fencing epoch. "" when
+	 * unknown.
+	 */
+	char replid[48];
+	long long replicas;	/* connected and in sync; -1 when unknown */
+	long long known_replicas;	/* up, as the sentinels see it */
+};
+
 struct router_ops {
 	/*
 	 * The connection for key, connected and authenticated before
@@ -29,6 +41,9 @@ struct router_ops {
 	/* A request on c failed or left it out of step: forget c. */
 	void (*drop)(struct router *r, struct conn *c);
 	void (*close)(struct router *r);
+	/* What is known of c's server; NULL op or result: nothing. */
+	const struct node_info *(*info)(struct router *r,
+					const struct conn *c);
 };
 
 struct router {
@@ -47,5 +62,18 @@ int router_direct_open(const struct dlock_config *cfg, size_t index,
  */
 int router_cluster_open(const struct dlock_config *cfg, size_t index,
 			struct router **out, struct dlock_error *err);
+
+/*
+ * A router to the master that the sentinels of URL number index name,
+ * found again on every reconnect. No I/O.
+ */
+int router_sentinel_open(const struct dlock_config *cfg, size_t index,
+			 struct router **out, struct dlock_error *err);
+
+/*
+ * Reads field key of an INFO reply into buf (empty when missing). Returns
+ * whether it was there.
+ */
+bool info_field(const char *info, const char *key, char *buf, size_t size);
 
 #endif

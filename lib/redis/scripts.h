@@ -69,4 +69,15 @@ int script_run(struct conn *c, struct script *s, int nkeys,
 	       int64_t deadline, int cancel_fd, redisReply **reply,
 	       struct dlock_error *err);
 
+/*
+ * The same, followed in the same round trip by WAIT for that many
+ * replicas (none: script_run()), whose reply goes to *wait_reply. A wait
+ * for replicas cannot be cancelled: its time-out ends it within deadline.
+ */
+int script_run_wait(struct conn *c, struct script *s, int nkeys,
+		    const char **keys, int nargs, const char **args,
+		    long replicas, int64_t deadline, int cancel_fd,
+		    redisReply **reply, redisReply **wait_reply,
+		    struct dlock_error *err);
+
 #endif

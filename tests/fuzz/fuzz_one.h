@@ -120,13 +120,22 @@ static inline void fuzz_url(const char *s)
 		fuzz_check(rc == DLOCK_ECONFIG || rc == DLOCK_ENOMEM);
 		fuzz_check_error(rc, rc, &err);
 		fuzz_check(!u.host && !u.path && !u.user && !u.password &&
-			   !u.display);
+			   !u.display && !u.sentinels && !u.service);
 		url_clear(&u);
 		return;
 	}
 	fuzz_check(u.display);
 	fuzz_check(u.db >= 0 && u.db <= 2147483647L);
-	if (u.kind == URL_TCP) {
+	if (u.sentinel) {
+		fuzz_check(u.kind == URL_TCP && !u.host && !u.path);
+		fuzz_check(u.nsentinels >= 1 && u.service && u.service[0]);
+		for (size_t i = 0; i < u.nsentinels; i++)
+			fuzz_check(u.sentinels[i].host[0] &&
+				   u.sentinels[i].port >= 1 &&
+				   u.sentinels[i].port <= 65535);
+		if (u.password)
+			fuzz_check(strstr(u.display, ":***@"));
+	} else if (u.kind == URL_TCP) {
 		fuzz_check(u.host && u.host[0] && !u.path);
 		fuzz_check(u.port >= 1 && u.port <= 65535);
 		if (u.password)

@@ -87,10 +87,10 @@ replica_linked() {
 }
 wait_until 10 replica_linked || echo "# the replica did not connect"
 doctor replica doctor --url "redis://127.0.0.1:$PORT_rep"
-is "replica: exit 1" 1 "$STATUS"
-like "replica: warned, naming its primary" "$OUT" \
-	"^warn  role: replica of 127\\.0\\.0\\.1:$PORT_p: .*point --url at the primary\$"
-like "replica: scripts not tried" "$OUT" "^note  scripts: not tried on a replica"
+is "replica: exit 69" 69 "$STATUS"
+like "replica: refused, naming its primary" "$OUT" \
+	"^fail  role: this is a replica of 127\\.0\\.0\\.1:$PORT_p; use redis\\+sentinel://.* or point --url at the master\$"
+unlike "replica: scripts not tried" "$OUT" "^ok    scripts"
 doctor primary doctor --url "redis://127.0.0.1:$PORT_p"
 is "primary with a replica: exit 1" 1 "$STATUS"
 like "primary with a replica: warned about failover" "$OUT" \

@@ -298,8 +298,10 @@ static void test_messages(void)
 	url_parse("ftp://h", &u, &err);
 	is_str(err.msg, "unsupported URL 'ftp://h'; use "
 	       "redis://[user[:password]@]host[:port][/db], rediss://..., "
+	       "unix:///path[?db=N], "
 	       "redis+cluster://host[:port],host[:port]... or "
-	       "unix:///path[?db=N]", "a bad scheme: the whole message");
+	       "redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db]",
+	       "a bad scheme: the whole message");
 	url_parse("redis://h/x", &u, &err);
 	is_str(err.msg, "invalid database number in URL 'redis://h/x': "
 	       "invalid number 'x': use digits only",
@@ -523,6 +525,82 @@ static void test_cluster(void)
 	check_bad("redis://a,b", "invalid host", NULL);
 }
 
+struct want_sentinel {
+	const char *text;
+	bool tls;
+	const char *hosts;	/* "h:p,h:p" */
+	const char *service;
+	long db;
+	const char *user;
+	const char *password;
+	const char *display;
+};
+
+static const struct want_sentinel good_sentinel[] = {
+	{ "redis+sentinel://s1/svc", false, "s1:26379", "svc", 0, NULL, NULL,
+	  "redis+sentinel://s1:26379/svc" },
+	{ "redis+sentinel://s1:1,s2,[::1]:3/my-master/4", false,
+	  "s1:1,s2:26379,::1:3", "my-master", 4, NULL, NULL,
+	  "redis+sentinel://s1:1,s2:26379,[::1]:3/my-master/4" },
+	{ "rediss+sentinel://u:p%40w@a,b:26380/m/", true,
+	  "a:26379,b:26380", "m", 0, "u", "p@w",
+	  "rediss+sentinel://u:***@a:26379,b:26380/m" },
+	{ "redis+sentinel://:26380/svc", false, "127.0.0.1:26380", "svc", 0,
+	  NULL, NULL, "redis+sentinel://127.0.0.1:26380/svc" },
+};
+
+static void hosts_text(const struct url *u, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < u->nsentinels && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s:%d",
+				      i ? "," : "", u->sentinels[i].host,
+				      u->sentinels[i].port);
+}
+
+static void test_sentinel(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(good_sentinel); i++) {
+		const struct want_sentinel *w = &good_sentinel[i];
+		struct dlock_error err = { 0, "" };
+		char hosts[256];
+		struct url u;
+
+		if (!is_int(url_parse(w->text, &u, &err), 0,
+			    "'%s' is accepted", w->text)) {
+			diag("message: %s", err.msg);
+			continue;
+		}
+		ok(u.sentinel && u.tls == w->tls && u.kind == URL_TCP,
+		   "'%s': sentinel%s", w->text, w->tls ? ", tls" : "");
+		hosts_text(&u, hosts, sizeof(hosts));
+		is_str(hosts, w->hosts, "'%s': sentinels", w->text);
+		is_str(u.service, w->service, "'%s': service", w->text);
+		is_int(u.db, w->db, "'%s': db", w->text);
+		is_str(u.user, w->user, "'%s': user", w->text);
+		is_str(u.password, w->password, "'%s': password", w->text);
+		is_str(u.display, w->display, "'%s': display", w->text);
+		url_clear(&u);
+		ok(!u.sentinels && !u.service && !u.nsentinels,
+		   "'%s': url_clear() empties the struct", w->text);
+	}
+	check_bad("redis+sentinel://s1,s2", "names no master", NULL);
+	check_bad("redis+sentinel://s1/", "names no master", NULL);
+	check_bad("redis+sentinel:///svc", "names no sentinel", NULL);
+	check_bad("redis+sentinel://s1,,s2/svc", "empty sentinel", NULL);
+	check_bad("redis+sentinel://s1,/svc", "empty sentinel", NULL);
+	check_bad("redis+sentinel://s1:0/svc", "invalid port", NULL);
+	check_bad("redis+sentinel://s1:99999/svc", "invalid port", NULL);
+	check_bad("redis+sentinel://s!1/svc", "invalid host", NULL);
+	check_bad("redis+sentinel://s1/sv c", "invalid master name", NULL);
+	check_bad("redis+sentinel://s1/svc/x", "invalid database", NULL);
+	check_bad("redis+sentinel://s1/svc?x=1", "query", NULL);
+	check_bad("redis+sentinel://u:secret@s1:0/svc", "invalid port",
+		  "redis+sentinel://u:***@s1:0/svc");
+}
+
 int main(void)
 {
 	test_good();
@@ -533,5 +611,6 @@ int main(void)
 	test_bad_escapes();
 	test_host_lengths();
 	test_cluster();
+	test_sentinel();
 	return done_testing();
 }

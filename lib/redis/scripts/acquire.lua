@@ -4,12 +4,14 @@
 --
 -- KEYS: lock, fence, our holder hash, queue, waiters, our wake-up list,
 -- holders (sorted set), kind (hash: kind "s" or "l", limit), our waiter
--- hash (what "dlock status" says of us while we wait).
+-- hash (what "dlock status" says of us while we wait), epoch (the
+-- master_replid the fence counter was last increased under).
 -- ARGV: owner, server-side expiry (ms), host, pid, user, command, ttl (ms),
 -- heartbeat window (ms), "fifo" or "grab", "1" to join the queue when the
 -- lock is not free, "1" to report our place in the queue, mode ("x"
 -- exclusive, "s" shared, "l" limit), limit, "1" when the holder renews its
--- lease itself (dlock run) or "0" (dlock acquire: only dlock renew does).
+-- lease itself (dlock run) or "0" (dlock acquire: only dlock renew does),
+-- the master's replication ID ("": unknown).
 --
 -- Returns {1, fence} when the lock is ours (again, if a retried request
 -- had already taken it). {-1, kind, limit} when the name is in use as
@@ -28,7 +30,10 @@
 -- it is among the first of the queue as many as there are free permits.
 -- "grab" takes a free lock whoever is waiting. The fence counter starts
 -- from the server's clock in microseconds, so a server that lost its data
--- does not hand out tokens it gave before.
+-- does not hand out tokens it gave before. Under a master whose
+-- replication ID is not the one the counter was last increased under (a
+-- failover promoted a replica, which may have missed the last increments)
+-- the counter first jumps by 2^32: a new epoch.
 
 local owner, mode = ARGV[1], ARGV[12]
 local limit = tonumber(ARGV[13])
@@ -85,7 +90,10 @@ if free and turn then
   if redis.call('EXISTS', KEYS[2]) == 0 then
     redis.call('SET', KEYS[2],
                t[1] .. string.format('%06d', tonumber(t[2])))
+  elseif ARGV[15] ~= '' and redis.call('GET', KEYS[10]) ~= ARGV[15] then
+    redis.call('INCRBY', KEYS[2], 4294967296)
   end
+  if ARGV[15] ~= '' then redis.call('SET', KEYS[10], ARGV[15]) end
   local fence = redis.call('INCR', KEYS[2])
   local label = ({x = 'exclusive', s = 'shared'})[mode] or
                 ('limit ' .. ARGV[13])
