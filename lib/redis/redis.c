@@ -620,54 +620,41 @@ static int redis_release(struct session *s, struct dlock_lock *lock,
 	return rc;
 }
 
+/* Both tables: the backend is the same, only what it promises differs. */
+#define REDIS_OPS \
+	.version = BACKEND_OPS_VERSION, \
+	.session_open = redis_session_open, \
+	.session_close = redis_session_close, \
+	.connect = redis_connect, \
+	.reached = redis_reached, \
+	.lock_init = redis_lock_init, \
+	.lock_free = redis_lock_free, \
+	.held_by = redis_held_by, \
+	.try_acquire = redis_try_acquire, \
+	.wait = redis_wait, \
+	.leave = redis_leave, \
+	.renew = redis_renew, \
+	.lease_watch = redis_lease_watch, \
+	.release = redis_release, \
+	.status = redis_status, \
+	.list = redis_list, \
+	.renew_owner = redis_renew_owner, \
+	.release_owner = redis_release_owner, \
+	.force_release = redis_force_release
+
 const struct backend_ops redis_backend = {
-	.version = BACKEND_OPS_VERSION,
+	REDIS_OPS,
 	.name = "redis",
 	.caps = CAP_FIFO | CAP_SHARED | CAP_LIMIT | CAP_LOCK_DELAY |
 		CAP_MONOTONIC_FENCE,
-	.session_open = redis_session_open,
-	.session_close = redis_session_close,
-	.connect = redis_connect,
-	.reached = redis_reached,
-	.lock_init = redis_lock_init,
-	.lock_free = redis_lock_free,
-	.held_by = redis_held_by,
-	.try_acquire = redis_try_acquire,
-	.wait = redis_wait,
-	.leave = redis_leave,
-	.renew = redis_renew,
-	.lease_watch = redis_lease_watch,
-	.release = redis_release,
-	.status = redis_status,
-	.list = redis_list,
-	.renew_owner = redis_renew_owner,
-	.release_owner = redis_release_owner,
-	.force_release = redis_force_release,
 	.doctor = redis_doctor,
 };
 
 /* The same behind Sentinel, whose writes replicas confirm (WAIT). */
 const struct backend_ops redis_sentinel_backend = {
-	.version = BACKEND_OPS_VERSION,
+	REDIS_OPS,
 	.name = "redis+sentinel",
 	.caps = CAP_FIFO | CAP_SHARED | CAP_LIMIT | CAP_LOCK_DELAY |
 		CAP_MONOTONIC_FENCE | CAP_REPLICA_CONFIRMED,
-	.session_open = redis_session_open,
-	.session_close = redis_session_close,
-	.connect = redis_connect,
-	.reached = redis_reached,
-	.lock_init = redis_lock_init,
-	.lock_free = redis_lock_free,
-	.held_by = redis_held_by,
-	.try_acquire = redis_try_acquire,
-	.wait = redis_wait,
-	.leave = redis_leave,
-	.renew = redis_renew,
-	.release = redis_release,
-	.status = redis_status,
-	.list = redis_list,
-	.renew_owner = redis_renew_owner,
-	.release_owner = redis_release_owner,
-	.force_release = redis_force_release,
 	.doctor = redis_sentinel_doctor,
 };
