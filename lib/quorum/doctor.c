@@ -35,25 +35,13 @@ static void add(struct dlock_doctor_report *r, int level, const char *what,
 	va_end(ap);
 }
 
-/* Finds "key:value" among the lines of an INFO reply. */
+/* Finds "key:value" among the lines of an INFO reply; "" when missing. */
 static void info_value(const redisReply *r, const char *key, char *buf,
 		       size_t size)
 {
-	size_t klen = strlen(key);
-	const char *p = r->type == REDIS_REPLY_STRING ? r->str : NULL;
-
 	buf[0] = '\0';
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-			size_t n = strcspn(p + klen + 1, "\r\n");
-
-			snprintf(buf, size, "%.*s", (int)n, p + klen + 1);
-			return;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
+	if (r->type == REDIS_REPLY_STRING)
+		info_field(r->str, key, buf, size);
 }
 
 static void read_facts(redisReply **rs, struct node_facts *f)

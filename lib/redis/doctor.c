@@ -169,35 +169,11 @@ static int check_latency(struct doctor *d, struct dlock_error *err)
 	return 0;
 }
 
-/* Finds "key:value" among INFO's lines. */
-static bool info_value(const char *info, const char *key, char *buf,
-		       size_t size)
-{
-	size_t klen = strlen(key);
-	const char *p = info;
-
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-			size_t n = strcspn(p + klen + 1, "\r\n");
-
-			if (n >= size)
-				n = size - 1;
-			memcpy(buf, p + klen + 1, n);
-			buf[n] = '\0';
-			return true;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
 static long long info_number(const char *info, const char *key)
 {
 	char buf[32];
 
-	if (!info_value(info, key, buf, sizeof(buf)))
+	if (!info_field(info, key, buf, sizeof(buf)))
 		return -1;
 	return strtoll(buf, NULL, 10);
 }
@@ -206,18 +182,18 @@ static void parse_info(const char *info, struct facts *f)
 {
 	char host[256] = "", port[16] = "";
 
-	info_value(info, "redis_version", f->version, sizeof(f->version));
-	info_value(info, "redis_mode", f->mode, sizeof(f->mode));
-	info_value(info, "role", f->role, sizeof(f->role));
+	info_field(info, "redis_version", f->version, sizeof(f->version));
+	info_field(info, "redis_mode", f->mode, sizeof(f->mode));
+	info_field(info, "role", f->role, sizeof(f->role));
 	f->replicas = info_number(info, "connected_slaves");
-	if (info_value(info, "master_host", host, sizeof(host)))
-		info_value(info, "master_port", port, sizeof(port));
+	if (info_field(info, "master_host", host, sizeof(host)))
+		info_field(info, "master_port", port, sizeof(port));
 	if (*host)
 		snprintf(f->master, sizeof(f->master), "%s:%s", host, port);
 	f->aof = (int)info_number(info, "aof_enabled");
 	f->cluster = (int)info_number(info, "cluster_enabled");
 	f->maxmemory = info_number(info, "maxmemory");
-	info_value(info, "maxmemory_policy", f->policy, sizeof(f->policy));
+	info_field(info, "maxmemory_policy", f->policy, sizeof(f->policy));
 }
 
 /*
@@ -645,7 +621,7 @@ static void cluster_state(struct doctor *d, struct conn *c, char *buf,
 	snprintf(buf, size, "?");
 	if (conn_call(c, now_ms() + d->cfg->connect_timeout_ms, -1, 2, argv,
 		      NULL, &r, &ignored) == 0 && r->type == REDIS_REPLY_STRING)
-		info_value(r->str, "cluster_state", buf, size);
+		info_field(r->str, "cluster_state", buf, size);
 	freeReplyObject(r);
 }
 

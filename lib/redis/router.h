@@ -71,8 +71,8 @@ int router_sentinel_open(const struct dlock_config *cfg, size_t index,
 			 struct router **out, struct dlock_error *err);
 
 /*
- * Reads field key of an INFO reply into buf (empty when missing). Returns
- * whether it was there.
+ * Reads field key of the text of an INFO reply into buf, cut to size.
+ * Returns whether it was there; buf is left as it was when it is not.
  */
 bool info_field(const char *info, const char *key, char *buf, size_t size);
 

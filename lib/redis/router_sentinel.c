@@ -36,7 +36,6 @@ bool info_field(const char *info, const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);
 
-	buf[0] = '\0';
 	for (const char *p = info; p && *p; p = strchr(p, '\n'), p += !!p) {
 		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
 			size_t n = strcspn(p + klen + 1, "\r\n");
