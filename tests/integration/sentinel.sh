@@ -18,17 +18,22 @@ start_redis_tcp m --appendonly no
 start_redis_tcp r --replicaof 127.0.0.1 "$PORT_m"
 
 # start_sentinel NAME: a sentinel of master svc on a free port; sets
-# SPORT_<NAME>. Sentinels rewrite their config file: it lives in $TMP.
+# SPORT_<NAME> and SPID_<NAME>. Sentinels rewrite their config file: it lives in $TMP.
 # sentinel_up PORT PID: the sentinel on PORT is process PID, not another
 # test's server on the same port (true too once PID died: stop waiting).
 sentinel_up() {
 	kill -0 "$2" 2>/dev/null || return 0
-	redis-cli -p "$1" info server 2>/dev/null | tr -d '\r' |
-		grep -qx "process_id:$2"
+	redis-cli -p "$1" ${3:+-a "$3" --no-auth-warning} info server \
+		2>/dev/null | tr -d '\r' | grep -qx "process_id:$2"
 }
 
+# start_sentinel NAME [PASSWORD CONFIG]: with PASSWORD, requirepass and
+# the sentinel config lines CONFIG instead of those of master svc.
 start_sentinel() {
-	local name=$1 port
+	local name=$1 pass=${2:-} port
+	local conf=${3:-"sentinel monitor svc 127.0.0.1 $PORT_m 2
+sentinel down-after-milliseconds svc 1000
+sentinel failover-timeout svc 4000"}
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 30000))
 		cat >"$TMP/$name.conf" <<EOF
@@ -36,16 +41,15 @@ port $port
 bind 127.0.0.1
 dir $TMP
 logfile $TMP/$name.log
-sentinel monitor svc 127.0.0.1 $PORT_m 2
-sentinel down-after-milliseconds svc 1000
-sentinel failover-timeout svc 4000
+${pass:+requirepass $pass}
+$conf
 EOF
 		redis-sentinel "$TMP/$name.conf" >/dev/null 2>&1 &
 		local pid=$!
-		if wait_until 10 sentinel_up "$port" "$pid" &&
+		if wait_until 10 sentinel_up "$port" "$pid" "$pass" &&
 			kill -0 "$pid" 2>/dev/null; then
 			track "$pid"
-			eval "SPORT_$name=$port"
+			eval "SPORT_$name=$port SPID_$name=$pid"
 			return 0
 		fi
 		kill -9 "$pid" 2>/dev/null
@@ -174,21 +178,9 @@ like "doctor: the master's checks" "$OUT" "^ok    scripts: "
 
 # A fourth sentinel with a password, of its own name for the same master
 # (the others ignore its hellos); stopped before the failover.
-SP=$(unused_port)
-cat >"$TMP/s4.conf" <<EOF
-port $SP
-bind 127.0.0.1
-dir $TMP
-logfile $TMP/s4.log
-requirepass spw
-sentinel monitor svc4 127.0.0.1 $PORT_m 1
-sentinel down-after-milliseconds svc4 60000
-EOF
-redis-sentinel "$TMP/s4.conf" >/dev/null 2>&1 &
-S4=$!
-track $S4
-s4_up() { redis-cli -p "$SP" -a spw --no-auth-warning ping >/dev/null 2>&1; }
-wait_until 20 s4_up || echo "# the fourth sentinel did not start"
+start_sentinel s4 spw "sentinel monitor svc4 127.0.0.1 $PORT_m 1
+sentinel down-after-milliseconds svc4 60000"
+SP=$SPORT_s4 S4=$SPID_s4
 URL4="redis+sentinel://127.0.0.1:$SP/svc4"
 OUT=$("$DLOCK" --url "$URL4" run cred -- true 2>&1)
 is "a sentinel with a password, none given: exit 77" 77 "$?"
