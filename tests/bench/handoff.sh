@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Waiting, measured against flock(1) on the same machine in the same run:
+# Waiting, measured against flock(1) on the same machine in the same run,
+# as markdown table rows | figure | flock | dlock | ratio |:
 #  (a) handoff latency: from a holder's command exit to the next waiter's
 #      command start, median and p99;
 #  (b) a batch of K contenders running `true` on one lock at once: total
@@ -102,22 +103,24 @@ def p99(v):
     return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
 
 f, d = handoffs(tmp + "/flock.log"), handoffs(tmp + "/dlock.log")
-print("(a) handoff, holder's command exit -> next command start (%d handoffs each)" % len(f))
-print("    flock  median %.2f ms  p99 %.2f ms" % (st.median(f), p99(f)))
-print("    dlock  median %.2f ms  p99 %.2f ms" % (st.median(d), p99(d)))
-print("    ratio  median %.2fx  p99 %.2fx" % (st.median(d) / st.median(f), p99(d) / p99(f)))
+n = len(f)
+print("| handoff median, command exit -> next start (%d each), ms | %.2f | %.2f | %.2fx |"
+      % (n, st.median(f), st.median(d), st.median(d) / st.median(f)))
+print("| handoff p99, ms | %.2f | %.2f | %.2fx |"
+      % (p99(f), p99(d), p99(d) / p99(f)))
 b = {"flock": [], "dlock": []}
 for line in open(tmp + "/batch"):
     tool, us = line.split()
     b[tool].append(int(us) / 1000)
-print("(b) %d contenders running true at once, total time (median of %d)" % (k, len(b["flock"])))
-print("    flock  %.1f ms   dlock  %.1f ms   ratio %.2fx" % (
-    st.median(b["flock"]), st.median(b["dlock"]),
-    st.median(b["dlock"]) / st.median(b["flock"])))
+fb, db = st.median(b["flock"]), st.median(b["dlock"])
+print("| %d contenders running true at once, total ms (median of %d) | %.1f | %.1f | %.2fx |"
+      % (k, len(b["flock"]), fb, db, db / fb))
 stats = open(tmp + "/stats").read()
 req = sum(int(m) for m in re.findall(r"cmdstat_(?:evalsha|eval|blpop):calls=(\d+)", stats))
 allc = sum(int(m) for name, m in re.findall(r"cmdstat_([a-z|]+):calls=(\d+)", stats)
            if not name.startswith(("info", "config")))
-print("(c) 20 idle waiters for 6 s: %.2f requests per waiter per second "
-      "(%.1f server commands, scripts' included)" % (req / 120, allc / 120))
+print("| 20 idle waiters for 6 s, requests per waiter per second | - | %.2f | - |"
+      % (req / 120))
+print("| ... server commands per waiter per second, scripts' included | - | %.1f | - |"
+      % (allc / 120))
 PY
