@@ -52,7 +52,12 @@ if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
 	}
 fi
 rpy=
-if python3 -c 'import redis' 2>/dev/null; then
+# Debian's python3-redis is for /usr/bin/python3, which a pyenv may hide.
+rpy_python=
+for py in python3 /usr/bin/python3; do
+	"$py" -c 'import redis' 2>/dev/null && rpy_python=$py && break
+done
+if [ -n "$rpy_python" ]; then
 	# The least a redis-py user would write: a Lock held around the command.
 	cat >"$tmp/rlock.py" <<'EOF'
 import subprocess, sys
@@ -61,7 +66,7 @@ r = redis.Redis(unix_socket_path=sys.argv[1])
 with r.lock(sys.argv[2], timeout=30, blocking_timeout=None):
     sys.exit(subprocess.call(sys.argv[3:]))
 EOF
-	rpy="python3 $tmp/rlock.py $tmp/r.sock"
+	rpy="$rpy_python $tmp/rlock.py $tmp/r.sock"
 fi
 
 # The command line of each tool taking lock $1 to run the rest.
