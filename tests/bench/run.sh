@@ -111,7 +111,7 @@ for t in $tools; do
 	args+=(-n "$t" "$(tool_cmd "$t" k /bin/true)")
 done
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/start.json" \
-	"${args[@]}" >/dev/null
+	"${args[@]}" >/dev/null 2>>"$notes"
 # shellcheck disable=SC2046 # four words
 row "\`X k /bin/true\` median ($runs runs)" ms $(medians "$tmp/start.json")
 
@@ -123,7 +123,7 @@ for t in $tools; do
 	args+=(-n "$t" "for i in \$(seq $k); do $(tool_cmd "$t" c /bin/true) & done; wait")
 done
 hyperfine --shell bash --warmup 3 --runs "${BENCH_BATCHES:-30}" \
-	--export-json "$tmp/batch.json" "${args[@]}" >/dev/null
+	--export-json "$tmp/batch.json" "${args[@]}" >/dev/null 2>>"$notes"
 # shellcheck disable=SC2046
 row "$k contenders at once, whole batch (median)" ms \
 	$(medians "$tmp/batch.json")
