@@ -407,10 +407,10 @@ static int status_of(int wstatus)
 }
 
 static int run_locked(const struct cmd_opts *o, struct dlock *d,
-		      struct dlock_lock *lock, int sfd,
-		      const sigset_t *run_set)
+		      struct dlock_lock *lock, struct dlock_child *child,
+		      int sfd, const sigset_t *run_set)
 {
-	struct supervision s = { .opts = o, .sfd = sfd };
+	struct supervision s = { .opts = o, .child = child, .sfd = sfd };
 	struct dlock_lease_opts lopts = {
 		.max_hold_ms = o->max_hold_ms,
 		.log = o->verbose ? verbose_log : NULL,
@@ -419,12 +419,6 @@ static int run_locked(const struct cmd_opts *o, struct dlock *d,
 	char **env = NULL;
 	int status, exec_errno;
 
-	if (!dlock_lock_is_reentrant(lock) &&
-	    dlock_lease_start(d, lock, &lopts, &s.lease, &err)) {
-		errorf("%s", err.msg);
-		status = EXIT_INTERNAL;
-		goto out_release;
-	}
 	env = dlock_child_env(environ, lock);
 	if (!env) {
 		errorf("out of memory");
@@ -436,10 +430,24 @@ static int run_locked(const struct cmd_opts *o, struct dlock *d,
 		status = EXIT_INTERNAL;
 		goto out_release;
 	}
-	if (dlock_child_spawn(o->argv, env, &s.child, &exec_errno, &err)) {
+	if (dlock_child_spawn(child, o->argv, env, &exec_errno, &err)) {
 		errorf("%s", err.msg);
 		status = exec_errno == ENOENT ? EXIT_NOT_FOUND :
 			 EXIT_CANNOT_EXEC;
+		goto out_release;
+	}
+	/*
+	 * The renewal thread starts once the command runs: the lease is
+	 * counted from the take, the first renewal is ttl/3 away, and the
+	 * command's vfork and exec did not wait for a thread to be made.
+	 */
+	if (!dlock_lock_is_reentrant(lock) &&
+	    dlock_lease_start(d, lock, &lopts, &s.lease, &err)) {
+		errorf("%s; killing the command", err.msg);
+		dlock_child_signal_group(child, SIGKILL);
+		while (!dlock_child_poll(child, &status))
+			poll(NULL, 0, 10);
+		status = EXIT_INTERNAL;
 		goto out_release;
 	}
 	status = supervise(&s);
@@ -466,7 +474,6 @@ out_release:
 	} else if (o->verbose) {
 		errorf("released lock '%s'", o->name);
 	}
-	dlock_child_free(s.child);
 	return status;
 }
 
@@ -647,7 +654,9 @@ static int hand_over(const struct cmd_opts *o, struct dlock *d,
 int cmd_run(const struct cmd_opts *o, struct dlock_config *cfg,
 	    struct dlock *d)
 {
+	struct dlock_child *child = NULL;
 	struct dlock_lock *lock = NULL;
+	struct dlock_error err;
 	sigset_t run_set;
 	int sfd, status;
 
@@ -655,9 +664,16 @@ int cmd_run(const struct cmd_opts *o, struct dlock_config *cfg,
 	sfd = block_signals(&run_set);
 	if (sfd < 0)
 		return EXIT_INTERNAL;
+	/* The guard is forked now, so that none waits once we hold the lock. */
+	if (!o->acquire_only && dlock_child_prepare(&child, &err)) {
+		errorf("%s", err.msg);
+		close(sfd);
+		return EXIT_INTERNAL;
+	}
 	if (take_lock(o, d, sfd, &lock, &status))
 		status = o->acquire_only ? hand_over(o, d, lock) :
-			 run_locked(o, d, lock, sfd, &run_set);
+			 run_locked(o, d, lock, child, sfd, &run_set);
+	dlock_child_free(child);
 	close(sfd);
 	return status;
 }

@@ -21,7 +21,8 @@
 #include "lock.h"
 
 struct dlock_child {
-	pid_t pid;
+	pid_t pid;	/* 0 until the command is spawned */
+	pid_t pgid;	/* the command's process group: the guard's pid */
 	int tty_fd;	/* our controlling terminal when we own it, else -1 */
 	pid_t guard_pid;
 	int guard_fd;	/* the guard's lifeline: it sees EOF when we die */
@@ -99,38 +100,41 @@ static int foreground_tty(void)
 	return fd;
 }
 
-/* Only async-signal-safe calls here: other threads may hold locks. */
-static void exec_child(char *const argv[], char *const envp[], int tty_fd,
-		       pid_t parent, int report_fd)
+/*
+ * The command, between vfork() and exec: dlock is suspended meanwhile and
+ * shares our memory, so only system calls, and the reason an exec failed
+ * is left in *exec_errno rather than sent through a pipe.
+ */
+static void exec_child(char *const argv[], char *const envp[],
+		       const struct dlock_child *c, pid_t parent,
+		       volatile int *exec_errno)
 {
 	sigset_t none;
-	int e;
 
-	setpgid(0, 0);
-	if (tty_fd >= 0)
-		tcsetpgrp(tty_fd, getpid());	/* SIGTTOU is still blocked */
+	setpgid(0, c->pgid);
+	if (c->tty_fd >= 0)
+		tcsetpgrp(c->tty_fd, c->pgid);	/* SIGTTOU is still blocked */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
+	if (getppid() != parent) {
+		*exec_errno = EINTR;
 		_exit(126);	/* dlock died before we could ask */
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(argv[0], argv, envp);
-	e = errno;
-	if (write(report_fd, &e, sizeof(e)) < 0) {
-		/* The parent then sees a plain exit status 126 or 127. */
-	}
-	_exit(e == ENOENT ? 127 : 126);
+	*exec_errno = errno;
+	_exit(errno == ENOENT ? 127 : 126);
 }
 
 /*
  * The guard outlives dlock by a moment if dlock is killed outright: it
  * sees its lifeline close and kills the command's whole process group, so
  * no grandchild goes on without a lease. (The command itself also has
- * PR_SET_PDEATHSIG.) It joins that group, which keeps the group id from
- * being reused, and blocks every signal a terminal or an on-lost signal
- * would send it. Only async-signal-safe calls: other threads exist.
+ * PR_SET_PDEATHSIG.) It leads that group, so the group exists, with an id
+ * known before the command is forked, from before the lock is taken; and
+ * it blocks every signal a terminal or an on-lost signal would send it.
  */
-static void guard_main(int lifeline, pid_t pgid)
+static void guard_main(int lifeline)
 {
 	sigset_t all;
 	char byte;
@@ -138,92 +142,85 @@ static void guard_main(int lifeline, pid_t pgid)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_NAME, "dlock-guard");
-	setpgid(0, pgid);
+	setpgid(0, 0);
 	while (read(lifeline, &byte, 1) < 0 && errno == EINTR)
 		;
-	killpg(pgid, SIGKILL);
+	killpg(getpid(), SIGKILL);
 	_exit(0);
 }
 
-static int start_guard(struct dlock_child *c, struct dlock_error *err)
+int dlock_child_prepare(struct dlock_child **out, struct dlock_error *err)
 {
-	int lifeline[2];
+	struct dlock_child *c = calloc(1, sizeof(*c));
+	int lifeline[2], e;
 
-	if (pipe2(lifeline, O_CLOEXEC) < 0)
-		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(errno));
+	if (!c)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	if (pipe2(lifeline, O_CLOEXEC) < 0) {
+		e = errno;
+		free(c);
+		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(e));
+	}
 	c->guard_pid = fork();
 	if (c->guard_pid == 0) {
 		close(lifeline[1]);
-		guard_main(lifeline[0], c->pid);
+		guard_main(lifeline[0]);
 	}
+	e = errno;
 	close(lifeline[0]);
 	if (c->guard_pid < 0) {
 		close(lifeline[1]);
-		return set_error(err, DLOCK_ESYS, "fork: %s", strerror(errno));
+		free(c);
+		return set_error(err, DLOCK_ESYS, "fork: %s", strerror(e));
 	}
+	/* Both sides make the group, whichever runs first. */
+	setpgid(c->guard_pid, c->guard_pid);
+	c->pgid = c->guard_pid;
 	c->guard_fd = lifeline[1];
+	c->tty_fd = -1;
+	*out = c;
 	return 0;
 }
 
-int dlock_child_spawn(char *const argv[], char *const envp[],
-		      struct dlock_child **out, int *exec_errno,
+int dlock_child_spawn(struct dlock_child *c, char *const argv[],
+		      char *const envp[], int *exec_errno,
 		      struct dlock_error *err)
 {
-	struct dlock_child *c = calloc(1, sizeof(*c));
+	volatile int failed = 0;
 	pid_t parent = getpid();
-	int report[2], e = 0;
-	ssize_t n;
+	int e;
 
 	*exec_errno = 0;
-	if (!c)
-		return set_error(err, DLOCK_ENOMEM, "out of memory");
-	c->guard_fd = -1;
-	if (pipe2(report, O_CLOEXEC) < 0) {
-		free(c);
-		return set_error(err, DLOCK_ESYS, "pipe: %s", strerror(errno));
-	}
 	c->tty_fd = foreground_tty();
-	c->pid = fork();
+	/*
+	 * vfork: no copy of our page tables, and we resume once the exec
+	 * has either replaced the child or failed, which is what a pipe
+	 * closed on exec would tell.
+	 */
+	c->pid = vfork();
 	if (c->pid == 0)
-		exec_child(argv, envp, c->tty_fd, parent, report[1]);
+		exec_child(argv, envp, c, parent, &failed);
 	e = errno;
-	close(report[1]);
 	if (c->pid < 0) {
-		close(report[0]);
-		dlock_child_free(c);
+		c->pid = 0;
 		return set_error(err, DLOCK_ESYS, "cannot start '%s': fork: %s",
 				 argv[0], strerror(e));
 	}
-	/* Both sides set the group, whichever runs first. */
-	setpgid(c->pid, c->pid);
-	if (c->tty_fd >= 0)
-		tcsetpgrp(c->tty_fd, c->pid);
-	do
-		n = read(report[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(report[0]);
-	if (n == sizeof(e)) {
+	if (c->tty_fd >= 0 && !failed)
+		tcsetpgrp(c->tty_fd, c->pgid);
+	if (failed) {
 		int status;
 
 		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 			;
+		c->pid = 0;
 		if (c->tty_fd >= 0)
 			tcsetpgrp(c->tty_fd, getpgrp());
-		dlock_child_free(c);
-		*exec_errno = e;
+		*exec_errno = failed;
 		return set_error(err, DLOCK_ESYS, "cannot run '%s': %s%s",
-				 argv[0], strerror(e), e == ENOENT ?
+				 argv[0], strerror(failed), failed == ENOENT ?
 				 "; check the name and PATH" : "");
 	}
-	if (start_guard(c, err)) {
-		/* Without a guard the command must not run at all. */
-		killpg(c->pid, SIGKILL);
-		while (waitpid(c->pid, &e, 0) < 0 && errno == EINTR)
-			;
-		dlock_child_free(c);
-		return DLOCK_ESYS;
-	}
-	*out = c;
 	return 0;
 }
 
@@ -236,7 +233,7 @@ int dlock_child_signal(struct dlock_child *c, int sig)
 
 int dlock_child_signal_group(struct dlock_child *c, int sig)
 {
-	if (killpg(c->pid, sig) < 0 && errno != ESRCH)
+	if (killpg(c->pgid, sig) < 0 && errno != ESRCH)
 		return DLOCK_ESYS;
 	return 0;
 }
@@ -271,12 +268,12 @@ bool dlock_child_group_alive(const struct dlock_child *c)
 	DIR *proc = opendir("/proc");
 
 	if (!proc)
-		return killpg(c->pid, 0) == 0;
+		return killpg(c->pgid, 0) == 0;
 	while (!alive && (e = readdir(proc))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
 		    atoi(e->d_name) == c->guard_pid)
 			continue;
-		alive = in_group(e->d_name, c->pid);
+		alive = in_group(e->d_name, c->pgid);
 	}
 	closedir(proc);
 	return alive;
@@ -289,8 +286,8 @@ static void follow_stop(struct dlock_child *c)
 	kill(getpid(), SIGSTOP);
 	/* Continued: by "fg" if the terminal is ours again, else by "bg". */
 	if (tcgetpgrp(c->tty_fd) == getpgrp())
-		tcsetpgrp(c->tty_fd, c->pid);
-	killpg(c->pid, SIGCONT);
+		tcsetpgrp(c->tty_fd, c->pgid);
+	killpg(c->pgid, SIGCONT);
 }
 
 int dlock_child_poll(struct dlock_child *c, int *status)

@@ -437,15 +437,25 @@ char **dlock_child_env(char *const envp[], const struct dlock_lock *lock);
 void dlock_env_free(char **env);
 
 /*
- * Runs argv (searched in PATH) with envp, in a process group of its own
- * that gets the terminal when dlock has it, and an empty signal mask.
- * Should dlock die first, the command gets SIGKILL, and so does its whole
- * process group, from a small guard process. Call with every signal dlock handles
+ * Starts the guard for a command yet to run: a small process that leads
+ * the process group the command will run in and, should dlock die, kills
+ * that whole group. Call before the lock is taken, with every signal dlock
+ * handles blocked, so that its fork costs nothing once the lock is held
+ * (and happens while dlock has one thread). Returns 0 with *out, or an
+ * error. Free with dlock_child_free(), whether or not a command ran.
+ */
+int dlock_child_prepare(struct dlock_child **out, struct dlock_error *err);
+
+/*
+ * Runs argv (searched in PATH) with envp in child's process group, which
+ * gets the terminal when dlock has it, with an empty signal mask. Should
+ * dlock die first, the command gets SIGKILL, and so does its whole process
+ * group, from the guard. Call once, with every signal dlock handles
  * blocked. Returns 0; or DLOCK_ESYS with *exec_errno set to the reason the
  * command could not be executed (0 when it was not even started).
  */
-int dlock_child_spawn(char *const argv[], char *const envp[],
-		      struct dlock_child **out, int *exec_errno,
+int dlock_child_spawn(struct dlock_child *child, char *const argv[],
+		      char *const envp[], int *exec_errno,
 		      struct dlock_error *err);
 
 /* Sends sig to the command itself. Returns 0 or DLOCK_ESYS. */
@@ -471,8 +481,8 @@ int dlock_child_poll(struct dlock_child *child, int *status);
 
 /*
  * Frees the child record and dismisses the guard that would kill the
- * command's process group if dlock died. Call once the command has ended.
- * NULL is allowed.
+ * command's process group if dlock died. Call once the command has ended,
+ * or when none was spawned. NULL is allowed.
  */
 void dlock_child_free(struct dlock_child *child);
 

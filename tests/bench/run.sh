@@ -1,47 +1,198 @@
 #!/usr/bin/env bash
-# make bench: numbers, not pass/fail.
-#  1. "dlock run k -- /bin/true" against "flock FILE /bin/true" (hyperfine,
-#     same machine, same run), over a unix socket and over TCP loopback.
-#  2. Peak RSS of dlock while it holds a lock.
+# make bench: numbers, not pass/fail. First the table of issue 16, every
+# row measured in this one run side by side with flock(1), and with
+# "etcdctl lock" (a throwaway etcd) and a redis-py Lock wrapper where those
+# are installed: ratios mean something on a busy machine, absolute times
+# do not. Then the other benchmarks' own reports.
+#
+# Rows come from here, from handoff.sh, and from waiters.sh and idle.sh
+# when they exist: their lines that start with "|" are rows of the table
+# (figure | flock | dlock | ratio | etcdctl | redis-py); the rest of their
+# output is printed below it.
 set -u
 : "${DLOCK:?}"
 command -v hyperfine >/dev/null || {
 	echo "bench: hyperfine is missing: apt-get install hyperfine" >&2
 	exit 1
 }
+bench=$(cd "$(dirname "$0")" && pwd)
 port=$((20000 + RANDOM % 30000))
 # shellcheck source=tests/bench/server.sh
-. "$(dirname "$0")/server.sh"
-
+. "$bench/server.sh"
+url="unix://$tmp/r.sock"
 runs=${BENCH_RUNS:-300}
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/h.json" \
-	-n flock "flock $tmp/f /bin/true" \
-	-n dlock-unix "$DLOCK --url unix://$tmp/r.sock run k -- /bin/true" \
-	-n dlock-tcp "$DLOCK --url redis://127.0.0.1:$port run k -- /bin/true" \
-	-n dlock-shared "$DLOCK --url unix://$tmp/r.sock run -s ks -- /bin/true" \
-	-n dlock-limit3 "$DLOCK --url unix://$tmp/r.sock run --limit 3 kl -- /bin/true" \
-	>/dev/null
-python3 - "$tmp/h.json" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-base = r["flock"]["median"]
-print("run /bin/true under a lock (%d runs each)" % len(r["flock"]["times"]))
-for name, x in r.items():
-    print("  %-12s median %6.2f ms  mean %6.2f ms  (%.2fx flock)" %
-          (name, x["median"] * 1e3, x["mean"] * 1e3, x["median"] / base))
-PY
+rows="$tmp/rows"
+notes="$tmp/notes"
+: >"$rows"
+: >"$notes"
 
-"$DLOCK" --url "unix://$tmp/r.sock" run --ttl 1s held -- sh -c \
-	"touch $tmp/started; sleep 3" &
-holder=$!
-for _ in $(seq 100); do
-	[ -e "$tmp/started" ] && break
-	sleep 0.05
+# --- The other tools, when installed --------------------------------------
+
+etcd_pid=
+if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
+	eport=$((port + 1))
+	etcd --data-dir "$tmp/etcd" --name bench \
+		--listen-client-urls "http://127.0.0.1:$eport" \
+		--advertise-client-urls "http://127.0.0.1:$eport" \
+		--listen-peer-urls "http://127.0.0.1:$((port + 2))" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$((port + 2))" \
+		--initial-cluster "bench=http://127.0.0.1:$((port + 2))" \
+		>"$tmp/etcd.log" 2>&1 &
+	etcd_pid=$!
+	trap 'kill $etcd_pid $server 2>/dev/null; wait $etcd_pid $server 2>/dev/null; rm -rf "$tmp"' EXIT
+	export ETCDCTL_ENDPOINTS="http://127.0.0.1:$eport"
+	for _ in $(seq 200); do
+		etcdctl endpoint health >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	etcdctl endpoint health >/dev/null 2>&1 || {
+		echo "bench: etcd did not start; no etcdctl column" >&2
+		kill "$etcd_pid"
+		etcd_pid=
+	}
+fi
+rpy=
+# Debian's python3-redis is for /usr/bin/python3, which a pyenv may hide.
+rpy_python=
+for py in python3 /usr/bin/python3; do
+	"$py" -c 'import redis' 2>/dev/null && rpy_python=$py && break
 done
-sleep 1.5	# let a few renewals run, so the renewal connection counts
-echo "peak RSS of dlock holding a lock (after renewals): $(grep VmHWM /proc/$holder/status | awk '{print $2, $3}')"
-wait "$holder"
+if [ -n "$rpy_python" ]; then
+	# The least a redis-py user would write: a Lock held around the command.
+	cat >"$tmp/rlock.py" <<'EOF'
+import subprocess, sys
+import redis
+r = redis.Redis(unix_socket_path=sys.argv[1])
+with r.lock(sys.argv[2], timeout=30, blocking_timeout=None):
+    sys.exit(subprocess.call(sys.argv[3:]))
+EOF
+	rpy="$rpy_python $tmp/rlock.py $tmp/r.sock"
+fi
 
-"$(dirname "$0")/lost.sh" 10 2s
-"$(dirname "$0")/handoff.sh" 10 24
-"$(dirname "$0")/restart.sh" 20 1000
+# The command line of each tool taking lock $1 to run the rest.
+tool_cmd() {
+	local tool=$1 name=$2
+	shift 2
+	case $tool in
+	flock) echo "flock $tmp/$name $*" ;;
+	dlock) echo "$DLOCK --url $url run $name -- $*" ;;
+	etcdctl) echo "etcdctl lock $name $*" ;;
+	redis-py) echo "$rpy $name $*" ;;
+	esac
+}
+tools="flock dlock${etcd_pid:+ etcdctl}${rpy:+ redis-py}"
+
+# row FIGURE UNIT FLOCK DLOCK ETCD RPY: one line of the table; "-" for none.
+row() {
+	python3 - "$@" >>"$rows" <<'PY'
+import sys
+fig, unit, f, d, e, p = sys.argv[1:]
+def v(x):
+    return "-" if x == "-" else "%s %s" % (x, unit)
+ratio = "%.2fx" % (float(d) / float(f)) if f != "-" and d != "-" and float(f) else "-"
+print("| %s | %s | %s | %s | %s | %s |" % (fig, v(f), v(d), ratio, v(e), v(p)))
+PY
+}
+
+# The median of each tool in a hyperfine JSON export, in ms, in tool order.
+medians() {
+	# shellcheck disable=SC2086 # one argument a tool
+	python3 - "$1" $tools <<'PY'
+import json, sys
+r = {x["command"]: x["median"] * 1e3 for x in json.load(open(sys.argv[1]))["results"]}
+print(" ".join("%.2f" % r[t] if t in r else "-" for t in ["flock", "dlock", "etcdctl", "redis-py"]))
+PY
+}
+
+# --- X k /bin/true ----------------------------------------------------------
+
+args=()
+for t in $tools; do
+	args+=(-n "$t" "$(tool_cmd "$t" k /bin/true)")
+done
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/start.json" \
+	"${args[@]}" >/dev/null 2>>"$notes"
+# shellcheck disable=SC2046 # four words
+row "\`X k /bin/true\` median ($runs runs)" ms $(medians "$tmp/start.json")
+
+# --- 24 contenders at once ------------------------------------------------
+
+k=${BENCH_CONTENDERS:-24}
+args=()
+for t in $tools; do
+	args+=(-n "$t" "for i in \$(seq $k); do $(tool_cmd "$t" c /bin/true) & done; wait")
+done
+hyperfine --shell bash --warmup 3 --runs "${BENCH_BATCHES:-30}" \
+	--export-json "$tmp/batch.json" "${args[@]}" >/dev/null 2>>"$notes"
+# shellcheck disable=SC2046
+row "$k contenders at once, whole batch (median)" ms \
+	$(medians "$tmp/batch.json")
+
+# --- Peak RSS while holding -----------------------------------------------
+
+# Peak RSS of the tool itself, holding a lock while its command sleeps;
+# for dlock after a few renewals, so that the renewal connection counts.
+peak_rss() {
+	local tool=$1 pid kb
+	rm -f "$tmp/started"
+	case $tool in
+	dlock) "$DLOCK" --url "$url" run --ttl 1s held -- sh -c \
+		"touch $tmp/started; sleep 3" & ;;
+	flock) flock "$tmp/held" sh -c "touch $tmp/started; sleep 3" & ;;
+	esac
+	pid=$!
+	for _ in $(seq 200); do
+		[ -e "$tmp/started" ] && break
+		sleep 0.05
+	done
+	[ "$tool" = dlock ] && sleep 1.5	# renewals every 333 ms
+	kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+	wait "$pid"
+	awk -v kb="$kb" 'BEGIN { printf "%.2f", kb / 1024 }'
+}
+row "peak RSS while holding" MB "$(peak_rss flock)" "$(peak_rss dlock)" - -
+
+# --- Handoff, and the idle waiters' requests: handoff.sh --------------------
+
+"$bench/handoff.sh" 10 "$k" >"$tmp/handoff.out" 2>&1
+idle_row=	# the idle waiters' row, from handoff.sh until idle.sh exists
+[ -x "$bench/idle.sh" ] || idle_row=idle
+grep '^|' "$tmp/handoff.out" >>"$rows"
+# shellcheck disable=SC2086 # no word when empty
+python3 - "$tmp/handoff.out" $idle_row >>"$rows" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def num(pat):
+    m = re.search(pat, text)
+    return m.group(1) if m else None
+f = num(r"\(a\)[^\n]*\n\s*flock\s+median ([\d.]+) ms")
+d = num(r"\(a\)[^\n]*\n[^\n]*\n\s*dlock\s+median ([\d.]+) ms")
+if f and d:
+    print("| handoff, command end -> next command start (median) | %s ms | %s ms | %.2fx | - | - |" % (f, d, float(d) / float(f)))
+idle = re.search(r"\(c\) (\d+) idle waiters[^:]*: ([\d.]+) requests per waiter per second", text)
+if idle and len(sys.argv) > 2:
+    print("| idle waiter, client requests per second (%s waiters) | 0 /s | %s /s | - | - | - |" % idle.groups())
+PY
+cat "$tmp/handoff.out" >>"$notes"
+
+# --- Idle waiters' requests per second, 1,000 waiters: their own scripts ---
+
+for extra in idle waiters; do
+	if [ -x "$bench/$extra.sh" ]; then
+		"$bench/$extra.sh" >"$tmp/$extra.out" 2>&1
+		grep '^|' "$tmp/$extra.out" >>"$rows"
+		grep -v '^|' "$tmp/$extra.out" >>"$notes"
+	fi
+done
+[ -x "$bench/waiters.sh" ] || echo "| 1,000 waiters on one lock: handoff p50/p99, Redis memory, FIFO held | - | not measured: tests/bench/waiters.sh is missing | - | - | - |" >>"$rows"
+
+echo "| figure | flock | dlock | ratio | etcdctl | redis-py |"
+echo "|---|---|---|---|---|---|"
+cat "$rows"
+echo
+echo "($(nproc) cores, $(uptime | sed 's/.*load average/load average/'))"
+echo
+cat "$notes"
+
+"$bench/lost.sh" 10 2s
+"$bench/restart.sh" 20 1000

@@ -15,7 +15,8 @@ P=$PROXY_URL
 
 # A command that ignores TERM, and so do the sleeps it starts (an ignored
 # signal stays ignored across fork and exec): only SIGKILL stops it.
-stubborn="trap '' TERM; echo \$\$ > $TMP/pgid; while :; do sleep 0.05; done"
+# It writes its process group (led by dlock's guard) to $TMP/pgid.
+stubborn="trap '' TERM; ps -o pgid= -p \$\$ > $TMP/pgid.tmp; mv $TMP/pgid.tmp $TMP/pgid; while :; do sleep 0.05; done"
 
 # True while a process of group $1 is alive (a zombie is dead).
 group_alive() {
@@ -49,7 +50,7 @@ lose_lease() {
 	HOLDER=$!
 	track "$HOLDER"
 	wait_until 10 test -s "$TMP/pgid" || not_ok "the command started"
-	PGID=$(cat "$TMP/pgid")
+	PGID=$(($(cat "$TMP/pgid")))
 	kill -STOP "$proxy"
 }
 

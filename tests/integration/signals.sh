@@ -173,8 +173,9 @@ read -r cpid owner <"$d/ready"
 track "$cpid"
 is "setsid made dlock its own process group leader" "$pid" \
 	"$(stat_field "$pid" 5)"
-is "the command has a process group of its own" "$cpid" \
-	"$(stat_field "$cpid" 5)"
+cpgid=$(stat_field "$cpid" 5)
+is "the command has a process group of its own, led by dlock's guard" \
+	"dlock-guard $pid" "$(cat "/proc/$cpgid/comm") $(stat_field "$cpgid" 4)"
 kill -TERM -- -"$pid"
 wait_until 10 logged "$d" TERM
 settle
@@ -252,7 +253,7 @@ try:
         say("ready", "no")
         raise SystemExit
     cpid = int(open(os.path.join(d, "ready")).read().split()[0])
-    say("fg_is_command", fg() == cpid)
+    say("fg_is_command", fg() == os.getpgid(cpid))
     if mode == "intr":
         os.write(fd, b"\x03")
         say("int_seen", wait_for(lambda: count("INT") >= 1))
@@ -269,7 +270,8 @@ try:
         say("command_continued", wait_for(lambda: state(cpid) not in
                                           ("T", "gone") and
                                           state(pid) not in ("T", "gone")))
-        say("fg_is_command_again", wait_for(lambda: fg() == cpid))
+        say("fg_is_command_again",
+            wait_for(lambda: fg() == os.getpgid(cpid)))
         os.write(fd, b"\x03")
         say("int_after_fg", wait_for(lambda: count("INT") >= 1))
         time.sleep(0.3)
@@ -341,6 +343,61 @@ for p in "$cpid:the command" "$gpid:the command's background child"; do
 	fi
 done
 rcli r flushall >/dev/null	# the killed holder's keys
+
+# --- The guard is forked before the lock is taken -------------------------
+
+# It leads the command's process group, which the command joins.
+d=$(newdir group)
+"$DLOCK" run k -- sh -c "pg=\$((\$(ps -o pgid= -p \$\$))); echo \$pg \$(cat /proc/\$pg/comm) > $d/group"
+is "the command's group is led by dlock's guard" dlock-guard \
+	"$(cut -d' ' -f2 "$d/group")"
+
+# A holder keeps k while a second run waits, its guard already forked.
+d=$(newdir preforked)
+"$DLOCK" run k -- sh -c "touch $d/held; while [ ! -e $d/stop ]; do sleep 0.02; done" &
+holder=$!
+track "$holder"
+wait_until 10 test -e "$d/held"
+"$DLOCK" run -q -n k -- touch "$d/ran-n"
+is "-n on a busy lock: 1" 1 $?
+is "-n on a busy lock: the pre-forked guard ran nothing" no \
+	"$(test -e "$d/ran-n" && echo yes || echo no)"
+"$DLOCK" run -q -w 0.2 k -- touch "$d/ran-w"
+is "-w running out: 1" 1 $?
+is "-w running out: the pre-forked guard ran nothing" no \
+	"$(test -e "$d/ran-w" && echo yes || echo no)"
+
+# A waiter SIGKILLed in the queue: its guard goes too, nothing ever runs.
+"$DLOCK" run -q k -- touch "$d/ran-killed" &
+waiter=$!
+track "$waiter"
+guard_of_waiter() {
+	guard=$(ps -o pid=,comm= --ppid "$waiter" | awk '$2 == "dlock-guard" { print $1 }')
+	[ -n "$guard" ]
+}
+if wait_until 10 guard_of_waiter; then
+	ok "a waiting dlock has its guard already"
+else
+	not_ok "a waiting dlock has its guard already" \
+		"$(ps -o pid,ppid,pgid,args --ppid "$waiter")"
+fi
+track "$guard"
+kill -KILL "$waiter"
+wait "$waiter" 2>/dev/null
+if wait_until 10 gone "$guard"; then
+	ok "SIGKILL of a waiting dlock: its guard exits"
+else
+	not_ok "SIGKILL of a waiting dlock: its guard exits" \
+		"$(ps -o pid,ppid,pgid,stat,args -p "$guard" | tail -n 1)"
+fi
+touch "$d/stop"
+wait_exit 10 "$holder"
+is "the holder ends normally" 0 "$WAIT_STATUS"
+"$DLOCK" run k -- true
+is "k is free for the next run" 0 $?
+is "... and the killed waiter's command never ran" no \
+	"$(test -e "$d/ran-killed" && echo yes || echo no)"
+rcli r flushall >/dev/null
 
 # --- A signal while waiting ends the wait ---------------------------------
 
