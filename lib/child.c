@@ -102,28 +102,30 @@ static int foreground_tty(void)
 
 /*
  * The command, between vfork() and exec: dlock is suspended meanwhile and
- * shares our memory, so only system calls, and the reason an exec failed
- * is left in *exec_errno rather than sent through a pipe.
+ * shares our memory, so only system calls; the reason an exec failed goes
+ * through report, which the exec closes.
  */
 static void exec_child(char *const argv[], char *const envp[],
-		       const struct dlock_child *c, pid_t parent,
-		       volatile int *exec_errno)
+		       const struct dlock_child *c, pid_t parent, int report)
 {
 	sigset_t none;
+	int e;
 
 	setpgid(0, c->pgid);
 	if (c->tty_fd >= 0)
 		tcsetpgrp(c->tty_fd, c->pgid);	/* SIGTTOU is still blocked */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent) {
-		*exec_errno = EINTR;
-		_exit(126);	/* dlock died before we could ask */
+		e = EINTR;	/* dlock died before we could ask */
+		(void)!write(report, &e, sizeof(e));
+		_exit(126);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(argv[0], argv, envp);
-	*exec_errno = errno;
-	_exit(errno == ENOENT ? 127 : 126);
+	e = errno;
+	(void)!write(report, &e, sizeof(e));
+	_exit(e == ENOENT ? 127 : 126);
 }
 
 /*
@@ -186,26 +188,37 @@ int dlock_child_spawn(struct dlock_child *c, char *const argv[],
 		      char *const envp[], int *exec_errno,
 		      struct dlock_error *err)
 {
-	volatile int failed = 0;
 	pid_t parent = getpid();
-	int e;
+	int report[2], e;
+	ssize_t n;
 
 	*exec_errno = 0;
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return set_error(err, DLOCK_ESYS, "cannot start '%s': pipe: %s",
+				 argv[0], strerror(errno));
 	c->tty_fd = foreground_tty();
 	/*
 	 * vfork: no copy of our page tables, and we resume once the exec
-	 * has either replaced the child or failed, which is what a pipe
-	 * closed on exec would tell.
+	 * has either replaced the child or failed, so the report is already
+	 * written or closed when we read it. The report is not left in
+	 * shared memory because a sanitizer's vfork is a fork.
 	 */
 	c->pid = vfork();
 	if (c->pid == 0)
-		exec_child(argv, envp, c, parent, &failed);
+		exec_child(argv, envp, c, parent, report[1]);
 	e = errno;
+	close(report[1]);
 	if (c->pid < 0) {
+		close(report[0]);
 		c->pid = 0;
 		return set_error(err, DLOCK_ESYS, "cannot start '%s': fork: %s",
 				 argv[0], strerror(e));
 	}
+	while ((n = read(report[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(report[0]);
+	const int failed = n == sizeof(e) ? e : 0;
+
 	if (c->tty_fd >= 0 && !failed)
 		tcsetpgrp(c->tty_fd, c->pgid);
 	if (failed) {
