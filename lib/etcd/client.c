@@ -18,12 +18,12 @@ struct etcd_client {
 	struct url *endpoints;	/* copies: host, port, tls, display */
 	size_t n;
 	char *user, *password;
-	struct tls_settings tls;
-	bool has_tls;
+	struct tls_settings tls;	/* all NULL: the defaults */
 	size_t current;		/* where conn goes, and where to start */
 	struct http_conn *conn;
 	char *token;
 	int last_code;
+	char last_msg[256];	/* etcd's own words with last_code */
 };
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -81,7 +81,6 @@ int etcd_client_new(const struct etcd_client_settings *s,
 	c->password = dup_or_null(s->user && !s->password ? "" : s->password,
 				  &failed);
 	if (s->tls) {
-		c->has_tls = true;
 		c->tls.ca = dup_or_null(s->tls->ca, &failed);
 		c->tls.cert = dup_or_null(s->tls->cert, &failed);
 		c->tls.key = dup_or_null(s->tls->key, &failed);
@@ -169,9 +168,8 @@ static int exchange(struct etcd_client *c, const char *method,
 		}
 		reused = c->conn != NULL;
 		if (!c->conn)
-			rc = http_open(&c->endpoints[c->current],
-				       c->has_tls ? &c->tls : NULL, deadline,
-				       cancel_fd, &c->conn, err);
+			rc = http_open(&c->endpoints[c->current], &c->tls,
+				       deadline, cancel_fd, &c->conn, err);
 		if (rc)
 			return rc;
 		http_response_free(r);
@@ -213,8 +211,8 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 	bool got = false;
 	int rc;
 
-	rc = http_open(&c->endpoints[c->current], c->has_tls ? &c->tls : NULL,
-		       deadline, cancel_fd, &conn, err);
+	rc = http_open(&c->endpoints[c->current], &c->tls, deadline,
+		       cancel_fd, &conn, err);
 	if (rc)
 		return rc;
 	http_response_free(r);
@@ -269,6 +267,7 @@ static enum verdict refused(struct etcd_client *c, const char *path,
 			    struct dlock_error *err)
 {
 	c->last_code = code;
+	snprintf(c->last_msg, sizeof(c->last_msg), "%s", msg);
 	switch (code) {
 	case GRPC_UNAVAILABLE:
 	case GRPC_DEADLINE_EXCEEDED:
@@ -288,6 +287,12 @@ static enum verdict refused(struct etcd_client *c, const char *path,
 		return V_DONE;
 	default:
 		break;
+	}
+	/* A member without quorum lets the gateway's own context run out. */
+	if (code == GRPC_UNKNOWN && strstr(msg, "deadline exceeded")) {
+		*rc = set_error(err, DLOCK_ECONN, "%s cannot serve requests: "
+				"%s", name_of(c), msg);
+		return V_NEXT;
 	}
 	/* etcd's words for a request without a token when auth is on. */
 	if (strstr(msg, "user name is empty")) {
@@ -429,18 +434,16 @@ static int authenticate(struct etcd_client *c, int64_t deadline,
 		 * etcd says "authentication failed, invalid user ID or
 		 * password" (InvalidArgument), or that auth is not enabled.
 		 */
-		char why[DLOCK_ERRMSG_MAX];
-
-		snprintf(why, sizeof(why), "%s", err->msg);
 		*verdict = V_DONE;
 		if (c->last_code == GRPC_FAILED_PRECONDITION)
 			rc = set_error(err, DLOCK_EAUTH, "a user was given but "
-				       "%s has authentication off; remove the "
-				       "user and password settings (%s)",
-				       name_of(c), why);
+				       "%s has authentication off (%s); remove "
+				       "the user and password settings",
+				       name_of(c), c->last_msg);
 		else
 			rc = set_error(err, DLOCK_EAUTH, "%s refused user "
-				       "'%s': %s", name_of(c), c->user, why);
+				       "'%s': %s", name_of(c), c->user,
+				       c->last_msg);
 	}
 	if (rc)
 		goto out;

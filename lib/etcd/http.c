@@ -474,18 +474,17 @@ int http_send(struct http_conn *c, const char *method, const char *path,
 	if (auth && !header_safe(auth))
 		return set_error(err, DLOCK_ESERVER, "%s gave an auth token "
 				 "with control characters", c->name);
+	/* One write: one segment for a small request (TCP_NODELAY). */
 	n = asprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
 		     "Content-Type: application/json\r\n"
-		     "Content-Length: %zu\r\n%s%s%s\r\n", method, path, c->name,
-		     body_len, auth ? "Authorization: " : "", auth ? auth : "",
-		     auth ? "\r\n" : "");
+		     "Content-Length: %zu\r\n%s%s%s\r\n%s", method, path,
+		     c->name, body_len, auth ? "Authorization: " : "",
+		     auth ? auth : "", auth ? "\r\n" : "", body ? body : "");
 	if (n < 0)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	rc = send_all(c, head, (size_t)n, deadline, cancel_fd, err);
-	explicit_bzero(head, (size_t)n);	/* the token */
+	explicit_bzero(head, (size_t)n);	/* the token, a password */
 	free(head);
-	if (!rc && body_len)
-		rc = send_all(c, body, body_len, deadline, cancel_fd, err);
 	return rc;
 }
 
@@ -557,7 +556,13 @@ int http_read(struct http_conn *c, struct http_response *r, bool partial,
 			if (!rc)
 				break;
 			snprintf(why, sizeof(why), "%s", err->msg);
-			return set_error(err, rc, "%s: %s", c->name, why);
+			/*
+			 * etcd's TLS port closes on a plain request without
+			 * a word, as a member going down would.
+			 */
+			return set_error(err, rc, "%s: %s%s", c->name, why,
+					 !*got && !c->url->tls ? "; if it is a "
+					 "TLS port, use etcds://" : "");
 		}
 		if (!want)
 			return io_failed(c, DLOCK_ECONN, "reading", errno, err);

@@ -94,7 +94,7 @@ struct http_conn;
 
 /*
  * Connects to u, which must outlive the connection (and shakes hands,
- * for TLS) before deadline; cancel_fd
+ * for TLS, with ts, which may not be NULL) before deadline; cancel_fd
  * readable (-1: none) ends it with DLOCK_ECANCELED. Returns 0,
  * DLOCK_ECONN, DLOCK_ECONFIG or DLOCK_ENOMEM.
  */
