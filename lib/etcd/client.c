@@ -459,6 +459,8 @@ static int authenticate(struct etcd_client *c, int64_t deadline,
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
 out:
 	json_free(reply);
+	if (r.body)
+		explicit_bzero(r.body, r.body_cap);	/* the token */
 	http_response_free(&r);
 	return rc;
 }

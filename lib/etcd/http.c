@@ -263,6 +263,9 @@ int http_read(struct http_conn *c, struct http_response *r, bool partial,
 		if (rc == DLOCK_ETIMEDOUT)
 			return set_error(err, rc, "%s did not answer in time",
 					 c->name);
+		/* As for a time-out: a stream read so far is still in step. */
+		if (rc == DLOCK_ECANCELED)
+			return set_error(err, rc, "canceled");
 		if (rc)
 			return io_failed(c, rc, "reading", errno, err);
 	}

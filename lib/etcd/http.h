@@ -124,10 +124,10 @@ int http_send(struct http_conn *c, const char *method, const char *path,
 /*
  * Reads into r until it is complete (HTTP_DONE) or, with partial set,
  * until some body has come; either way before deadline. Returns 0,
- * DLOCK_ETIMEDOUT (nothing broken: the caller decides), DLOCK_ECONN (the
- * stream broke), DLOCK_ESERVER (not HTTP, or over a bound: the
- * connection is unusable), DLOCK_ECANCELED or DLOCK_ENOMEM. *got says
- * whether any byte of the response has arrived.
+ * DLOCK_ETIMEDOUT or DLOCK_ECANCELED (nothing broken: r keeps what came,
+ * and the caller decides), DLOCK_ECONN (the stream broke), DLOCK_ESERVER
+ * (not HTTP, or over a bound: the connection is unusable) or
+ * DLOCK_ENOMEM. *got says whether any byte of the response has arrived.
  */
 int http_read(struct http_conn *c, struct http_response *r, bool partial,
 	      int64_t deadline, int cancel_fd, bool *got,

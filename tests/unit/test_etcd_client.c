@@ -490,8 +490,19 @@ static void test_watch(void)
 	is_int(etcd_watch_wait(w, now_ms() + 2000, -1, &changed, &err), 0,
 	       "a wait");
 	ok(changed, "reports the delete, not the progress notice before it");
+	{
+		int p[2];
+
+		if (pipe(p) || write(p[1], "x", 1) != 1)
+			exit(1);
+		is_int(etcd_watch_wait(w, now_ms() + 60000, p[0], &changed,
+				       &err), DLOCK_ECANCELED,
+		       "a wait ends when the cancel descriptor is readable");
+		close(p[0]);
+		close(p[1]);
+	}
 	is_int(etcd_watch_wait(w, now_ms() + 100, -1, &changed, &err), 0,
-	       "a wait on half an object");
+	       "the stream is still in step: a wait on half an object");
 	ok(!changed, "ends at its time without a change");
 	etcd_watch_close(w);
 	w = NULL;
