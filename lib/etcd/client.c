@@ -147,6 +147,12 @@ static void clean_text(char *dst, size_t size, const char *src, size_t n)
 	dst[j] = '\0';
 }
 
+/* The gRPC API behind the gateway; /version and /health are plain HTTP. */
+static bool v3_api(const char *path)
+{
+	return strncmp(path, "/v3/", 4) == 0;
+}
+
 /*
  * One request and its whole answer on the connection to c->current,
  * opened if need be. A kept-alive connection that the server closed
@@ -174,8 +180,8 @@ static int exchange(struct etcd_client *c, const char *method,
 			return rc;
 		http_response_free(r);
 		http_response_init(r, strcmp(method, "HEAD") == 0);
-		rc = http_send(c->conn, method, path, token, body, deadline,
-			       cancel_fd, err);
+		rc = http_send(c->conn, method, path, token, v3_api(path),
+			       body, deadline, cancel_fd, err);
 		if (!rc)
 			rc = http_read(c->conn, r, false, deadline, cancel_fd,
 				       &got, err);
@@ -217,8 +223,8 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 		return rc;
 	http_response_free(r);
 	http_response_init(r, false);
-	rc = http_send(conn, "POST", path, token, body, deadline, cancel_fd,
-		       err);
+	rc = http_send(conn, "POST", path, token, true, body, deadline,
+		       cancel_fd, err);
 	while (!rc && r->state != HTTP_DONE &&
 	       !json_scan_value(r->body ? r->body : "", r->body_len))
 		rc = http_read(conn, r, true, deadline, cancel_fd, &got, err);
@@ -465,10 +471,9 @@ out:
 	return rc;
 }
 
-/* Only the v3 API takes a token; /version and /health need none. */
 static bool wants_token(const struct etcd_client *c, const char *path)
 {
-	return c->user && strncmp(path, "/v3/", 4) == 0;
+	return c->user && v3_api(path);
 }
 
 /*

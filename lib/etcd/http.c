@@ -154,8 +154,8 @@ static bool header_safe(const char *s)
 }
 
 int http_send(struct http_conn *c, const char *method, const char *path,
-	      const char *auth, const char *body, int64_t deadline,
-	      int cancel_fd, struct dlock_error *err)
+	      const char *auth, bool require_leader, const char *body,
+	      int64_t deadline, int cancel_fd, struct dlock_error *err)
 {
 	size_t body_len = body ? strlen(body) : 0;
 	char *head;
@@ -167,12 +167,18 @@ int http_send(struct http_conn *c, const char *method, const char *path,
 	if (auth && !header_safe(auth))
 		return set_error(err, DLOCK_ESERVER, "%s gave an auth token "
 				 "with control characters", c->name);
-	/* One write: one segment for a small request (TCP_NODELAY). */
+	/*
+	 * One write: one segment for a small request (TCP_NODELAY). The
+	 * gateway passes Grpc-Metadata-* headers on as gRPC metadata, and
+	 * "hasleader" is the one that etcd's clientv3.WithRequireLeader sets.
+	 */
 	n = asprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
 		     "Content-Type: application/json\r\n"
-		     "Content-Length: %zu\r\n%s%s%s\r\n%s", method, path,
+		     "Content-Length: %zu\r\n%s%s%s%s\r\n%s", method, path,
 		     c->name, body_len, auth ? "Authorization: " : "",
-		     auth ? auth : "", auth ? "\r\n" : "", body ? body : "");
+		     auth ? auth : "", auth ? "\r\n" : "",
+		     require_leader ? "Grpc-Metadata-Hasleader: true\r\n" : "",
+		     body ? body : "");
 	if (n < 0)
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	rc = send_all(c, head, (size_t)n, deadline, cancel_fd, err);

@@ -114,12 +114,15 @@ bool http_stale(struct http_conn *c);
 
 /*
  * Sends one request; auth (NULL: none) goes in the Authorization header.
- * Returns 0, DLOCK_ECONN (the connection is broken), DLOCK_ECANCELED or
+ * With require_leader, etcd refuses at once ("no leader", UNAVAILABLE)
+ * what a member cut off from its leader would otherwise sit on for 7 s
+ * (and cancels a watch when the member loses its leader). Returns 0,
+ * DLOCK_ECONN (the connection is broken), DLOCK_ECANCELED or
  * DLOCK_ENOMEM.
  */
 int http_send(struct http_conn *c, const char *method, const char *path,
-	      const char *auth, const char *body, int64_t deadline,
-	      int cancel_fd, struct dlock_error *err);
+	      const char *auth, bool require_leader, const char *body,
+	      int64_t deadline, int cancel_fd, struct dlock_error *err);
 
 /*
  * Reads into r until it is complete (HTTP_DONE) or, with partial set,

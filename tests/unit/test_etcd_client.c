@@ -276,6 +276,8 @@ static void test_keepalive_and_reconnect(void)
 {
 	const struct step steps[] = {
 		{ SEND, put_ok }, { SEND_CLOSE, keepalive_ok }, { SEND, put_ok },
+		{ SEND, "HTTP/1.1 200 OK\r\nContent-Length: 45\r\n\r\n"
+			"{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}" },
 	};
 	struct dlock_error err = { 0 };
 	struct json *r = NULL;
@@ -303,6 +305,17 @@ static void test_keepalive_and_reconnect(void)
 	   strstr(request(&f, 0), "\r\nContent-Length: 14\r\n") &&
 	   strstr(request(&f, 0), "\r\n\r\n{\"key\":\"Zm9v\"}") &&
 	   !strstr(request(&f, 0), "Authorization"), "the request as sent");
+	ok(strstr(request(&f, 0), "\r\nGrpc-Metadata-Hasleader: true\r\n"),
+	   "asking for a member with a leader");
+	is_int(etcd_call_endpoint(c, 0, "GET", "/version", NULL,
+				  now_ms() + 2000, -1, &r, &err), 0,
+	       "GET /version");
+	is_str(json_string(json_get(r, "etcdserver"), NULL), "3.4.23",
+	       "its reply");
+	json_free(r);
+	ok(strstr(request(&f, 3), "GET /version HTTP/1.1\r\n") &&
+	   !strstr(request(&f, 3), "Hasleader"),
+	   "which is no gRPC call: no metadata");
 	{
 		char name[32];
 
@@ -354,8 +367,20 @@ static void test_refusals(void)
 
 static void test_failover(void)
 {
-	const struct step down[] = { { SEND_CLOSE, no_leader } };
-	const struct step up[] = { { SEND, put_ok }, { SEND, put_ok } };
+	const struct step down[] = {
+		{ SEND_CLOSE, no_leader },
+		{ SEND, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"71\r\n{\"error\":{\"grpc_code\":14,\"http_code\":503,"
+			"\"message\":\"etcdserver: no leader\",\"http_status\":"
+			"\"Service Unavailable\"}}\n\r\n0\r\n\r\n" },
+	};
+	const struct step up[] = {
+		{ SEND, put_ok }, { SEND, put_ok },
+		{ SEND, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"36\r\n{\"result\":{\"header\":{\"revision\":\"6\"},"
+			"\"created\":true}}\n\r\n" },
+	};
+	struct etcd_watch *w = NULL;
 	const struct step silent[] = { { HANG, NULL } };
 	struct dlock_error err = { 0 };
 	struct json *r = NULL;
@@ -381,6 +406,14 @@ static void test_failover(void)
 	       "the next call");
 	json_free(r);
 	is_int(accepts(&b), 1, "goes to it again, on the same connection");
+	etcd_client_free(c);
+	ports[0] = a.port;
+	ports[1] = b.port;
+	c = client(ports, 2, NULL, NULL);
+	is_int(etcd_watch_open(c, "k", 1, 0, now_ms() + 5000, &w, &err), 0,
+	       "a watch past a stream's own 'no leader' error (%s)", err.msg);
+	is_str(etcd_endpoint_name(c), name, "on the second endpoint");
+	etcd_watch_close(w);
 	etcd_client_free(c);
 
 	/* A member that takes the request and never answers. */
