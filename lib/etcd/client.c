@@ -194,9 +194,10 @@ static int exchange(struct etcd_client *c, const char *method,
 		}
 		http_close(c->conn);
 		c->conn = NULL;
+		/* A silent server is no stale connection: on to the next. */
 		if (rc == DLOCK_ETIMEDOUT)
-			rc = set_error(err, DLOCK_ECONN, "%s did not answer "
-				       "%s in time", name_of(c), path);
+			return set_error(err, DLOCK_ECONN, "%s did not answer "
+					 "%s in time", name_of(c), path);
 		if (rc == DLOCK_ECONN && reused && !got && attempt == 0)
 			continue;
 		return rc;
