@@ -23,6 +23,7 @@ enum act {
 	SEND_CLOSE,	/* the reply, then close */
 	DROP,		/* close without a word */
 	HANG,		/* say nothing until the test ends */
+	ANY,		/* the reply to the first bytes, whatever they are */
 };
 
 struct step {
@@ -100,6 +101,16 @@ static void *serve(void *arg)
 			continue;
 		pthread_mutex_lock(&f->mu);
 		f->accepts++;
+		if (f->next < f->nsteps && f->steps[f->next].act == ANY) {
+			const char *reply = f->steps[f->next++].reply;
+
+			pthread_mutex_unlock(&f->mu);
+			if (wait_in(f, fd) && read(fd, req, sizeof(req)) > 0 &&
+			    write(fd, reply, strlen(reply)) < 0)
+				perror("fake server");
+			close(fd);
+			continue;
+		}
 		pthread_mutex_unlock(&f->mu);
 		while (read_request(f, fd, req, sizeof(req))) {
 			struct step s = { DROP, NULL };
@@ -132,7 +143,8 @@ static void fake_start(struct fake *f, const struct step *steps, size_t n)
 	socklen_t len = sizeof(sin);
 
 	memset(f, 0, sizeof(*f));
-	memcpy(f->steps, steps, n * sizeof(*steps));
+	if (n)
+		memcpy(f->steps, steps, n * sizeof(*steps));
 	f->nsteps = n;
 	pthread_mutex_init(&f->mu, NULL);
 	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -206,8 +218,9 @@ static void set_url(struct url *u, int port)
 	u->display = strdup(display);
 }
 
-static struct etcd_client *client(const int *ports, size_t n,
-				  const char *user, const char *password)
+static struct etcd_client *client_at(const int *ports, size_t n,
+				     const char *user, const char *password,
+				     bool tls)
 {
 	struct url urls[4];
 	struct etcd_client_settings s = {
@@ -217,13 +230,21 @@ static struct etcd_client *client(const int *ports, size_t n,
 	struct etcd_client *c = NULL;
 	struct dlock_error err = { 0 };
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		set_url(&urls[i], ports[i]);
+		urls[i].tls = tls;
+	}
 	if (etcd_client_new(&s, &c, &err))
 		exit(1);
 	for (size_t i = 0; i < n; i++)
 		url_clear(&urls[i]);
 	return c;
+}
+
+static struct etcd_client *client(const int *ports, size_t n,
+				  const char *user, const char *password)
+{
+	return client_at(ports, n, user, password, false);
 }
 
 static const char put_ok[] =
@@ -456,6 +477,51 @@ static void test_cancel(void)
 	fake_stop(&s);
 }
 
+/*
+ * Every wait of a TLS handshake keeps the deadline and the descriptor; a
+ * server that answers a ClientHello in plain HTTP (Go's net/http does)
+ * needs the other scheme.
+ */
+static void test_tls_handshake(void)
+{
+	const struct step plain[] = {
+		{ ANY, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" },
+	};
+	struct dlock_error err = { 0 };
+	struct json *r = NULL;
+	struct fake silent, http;
+	struct etcd_client *c;
+	int p[2], rc;
+
+	/* No step: a ClientHello is no request, and gets no answer. */
+	fake_start(&silent, NULL, 0);
+	fake_start(&http, plain, ARRAY_SIZE(plain));
+	c = client_at(&silent.port, 1, NULL, NULL, true);
+	if (pipe(p) || write(p[1], "x", 1) != 1)
+		exit(1);
+	rc = call(c, "/v3/kv/put", 60000, p[0], &r, &err);
+	if (rc == DLOCK_ECONFIG && strstr(err.msg, "cannot load OpenSSL")) {
+		for (int i = 0; i < 3; i++)
+			printf("ok %d # SKIP no libssl: %s\n", ++tap_run,
+			       err.msg);
+		goto out;
+	}
+	is_int(rc, DLOCK_ECANCELED, "a handshake that gets no answer ends "
+	       "when the cancel descriptor is readable (%s)", err.msg);
+	is_int(call(c, "/v3/kv/put", 500, -1, &r, &err), DLOCK_ECONN,
+	       "or at the deadline (%s)", err.msg);
+	etcd_client_free(c);
+	c = client_at(&http.port, 1, NULL, NULL, true);
+	is_int(call(c, "/v3/kv/put", 5000, -1, &r, &err), DLOCK_ECONFIG,
+	       "a plain HTTP answer to a ClientHello: %s", err.msg);
+out:
+	close(p[0]);
+	close(p[1]);
+	etcd_client_free(c);
+	fake_stop(&silent);
+	fake_stop(&http);
+}
+
 static void test_auth(void)
 {
 	const struct step steps[] = {
@@ -552,6 +618,7 @@ int main(void)
 	test_refusals();
 	test_failover();
 	test_cancel();
+	test_tls_handshake();
 	test_auth();
 	test_watch();
 	return done_testing();
