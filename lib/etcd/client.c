@@ -24,6 +24,7 @@ struct etcd_client {
 	char *token;
 	int last_code;
 	char last_msg[256];	/* etcd's own words with last_code */
+	bool answered;		/* by any endpoint, ever */
 };
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -112,6 +113,11 @@ void etcd_client_free(struct etcd_client *c)
 	free(c);
 }
 
+bool etcd_client_answered(const struct etcd_client *c)
+{
+	return c->answered;
+}
+
 int etcd_last_code(const struct etcd_client *c)
 {
 	return c->last_code;
@@ -186,6 +192,7 @@ static int exchange(struct etcd_client *c, const char *method,
 			rc = http_read(c->conn, r, false, deadline, cancel_fd,
 				       &got, err);
 		if (!rc) {
+			c->answered = true;
 			if (http_stale(c->conn)) {
 				http_close(c->conn);
 				c->conn = NULL;
@@ -236,6 +243,7 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 				       "%s in time", name_of(c), path);
 		return rc;
 	}
+	c->answered = true;
 	*out = conn;
 	return 0;
 }

@@ -165,6 +165,13 @@ enum {
 /* The gRPC code of the last DLOCK_ESERVER from c (0 after a success). */
 int etcd_last_code(const struct etcd_client *c);
 
+/*
+ * Whether an endpoint has answered c at least once since
+ * etcd_client_new(): any whole HTTP answer, a refusal ("no leader") too.
+ * The cluster was reached, so a failure may be waited out.
+ */
+bool etcd_client_answered(const struct etcd_client *c);
+
 /* The endpoint that answered last, for messages ("h1:2379"). */
 const char *etcd_endpoint_name(const struct etcd_client *c);
 

@@ -372,6 +372,7 @@ static void test_refusals(void)
 	is_int(call(c, "/v3/auth/status", 2000, -1, &r, &err), DLOCK_ESERVER,
 	       "a path the server lacks");
 	ok(strstr(err.msg, "404"), "%s", err.msg);
+	ok(etcd_client_answered(c), "a refusal is an answer");
 	is_int(call(c, "/v3/kv/put", 2000, -1, &r, &err), DLOCK_ESERVER,
 	       "a server that does not speak HTTP");
 	ok(strstr(err.msg, "etcd client URL"), "%s", err.msg);
@@ -416,10 +417,17 @@ static void test_failover(void)
 	ports[0] = closed_port();
 	ports[1] = a.port;
 	ports[2] = b.port;
+	c = client(&ports[0], 1, NULL, NULL);
+	ok(!etcd_client_answered(c), "a new client: not answered");
+	is_int(call(c, "/v3/kv/put", 300, -1, &r, &err), DLOCK_ECONN,
+	       "a closed port");
+	ok(!etcd_client_answered(c), "is no answer");
+	etcd_client_free(c);
 	c = client(ports, 3, NULL, NULL);
 	is_int(call(c, "/v3/kv/put", 5000, -1, &r, &err), 0,
 	       "past a closed port and a member without a leader (%s)",
 	       err.msg);
+	ok(etcd_client_answered(c), "answered");
 	json_free(r);
 	snprintf(name, sizeof(name), "127.0.0.1:%d", b.port);
 	is_str(etcd_endpoint_name(c), name, "the third endpoint answered");
@@ -431,8 +439,10 @@ static void test_failover(void)
 	ports[0] = a.port;
 	ports[1] = b.port;
 	c = client(ports, 2, NULL, NULL);
+	ok(!etcd_client_answered(c), "a new client again");
 	is_int(etcd_watch_open(c, "k", 1, 0, now_ms() + 5000, &w, &err), 0,
 	       "a watch past a stream's own 'no leader' error (%s)", err.msg);
+	ok(etcd_client_answered(c), "answered by a watch");
 	is_str(etcd_endpoint_name(c), name, "on the second endpoint");
 	etcd_watch_close(w);
 	etcd_client_free(c);
