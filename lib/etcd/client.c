@@ -547,20 +547,28 @@ static int pause_between_rounds(int round, int64_t deadline, int cancel_fd)
 }
 
 /*
- * A try's share of what is left, so that an endpoint that takes the
- * connection but never answers (a stopped process) leaves time for the
- * others: the rest split evenly between the endpoints not yet tried in
- * this round.
+ * How long one try may take. A member that has passed our request on to
+ * a leader that just died sits on it until etcd's own time-out (7 s),
+ * while the same request sent again once a new leader is elected (about
+ * a second: etcd's election timeout) succeeds; a stopped member never
+ * answers at all. So a try gets at most TRY_FIRST_MS, twice that in each
+ * later round (a slow cluster costs a repeat or two, not a failure), and
+ * at most an even share of what is left between the endpoints not yet
+ * tried in this round.
  */
-static int64_t try_deadline(int64_t deadline, size_t untried)
+#define TRY_FIRST_MS 1000
+
+static int64_t try_deadline(int64_t deadline, size_t untried, int round)
 {
 	int64_t now = now_ms();
+	int64_t cap = (int64_t)TRY_FIRST_MS << (round < 10 ? round : 10);
+	int64_t end = now + cap;
 
-	if (untried <= 1)
-		return deadline;
 	if (deadline == NO_DEADLINE)
-		return now + DLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
-	return now + (deadline - now) / (int64_t)untried;
+		return end;
+	if (untried > 1 && now + (deadline - now) / (int64_t)untried < end)
+		end = now + (deadline - now) / (int64_t)untried;
+	return end < deadline ? end : deadline;
 }
 
 static void next_endpoint(struct etcd_client *c)
@@ -584,7 +592,7 @@ static int call(struct etcd_client *c, bool fixed, const char *method,
 		enum verdict verdict;
 		size_t untried = fixed ? 1 : c->n - tried;
 		int rc = try_endpoint(c, method, path, body,
-				      try_deadline(deadline, untried),
+				      try_deadline(deadline, untried, round),
 				      cancel_fd, reply, st, &verdict, err);
 
 		if (verdict == V_REAUTH && !reauthed) {
