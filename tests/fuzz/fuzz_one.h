@@ -181,6 +181,9 @@ static inline void fuzz_config_line(char *line, size_t len)
 	fuzz_check(key[0] && key[0] != '#' && !strchr(key, '='));
 	fuzz_check(key[0] != ' ' && key[0] != '\t');
 	fuzz_check(!fuzz_blank(key[strlen(key) - 1]));
+	/* Quotes keep the blanks they enclose: only a bare value is trimmed. */
+	if (value > line && (value[-1] == '"' || value[-1] == '\''))
+		return;
 	fuzz_check(value[0] != ' ' && value[0] != '\t');
 	fuzz_check(!value[0] || !fuzz_blank(value[strlen(value) - 1]));
 }
