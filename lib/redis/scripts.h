@@ -23,12 +23,13 @@
 #include "conn.h"
 
 /*
- * A waiter shows it is alive every HEARTBEAT_MS; one that stops, killed
- * with -9 say, holds up the queue for the heartbeat window at most. The
- * scripts take the window as text.
+ * A waiter shows it is alive every HEARTBEAT_MS, with one script call and
+ * one BLPOP (issue 16: an idle waiter sends at most one request every 2
+ * s); one that stops, killed with -9 say, holds up the queue for the
+ * heartbeat window at most. The scripts take the window as text.
  */
-#define HEARTBEAT_MS 2000
-#define HEARTBEAT_WINDOW_TEXT "3000"
+#define HEARTBEAT_MS 4000
+#define HEARTBEAT_WINDOW_TEXT "6000"
 
 struct script;
 

@@ -121,7 +121,7 @@ is "JSON: first waiter's command" true "$(printf '%s' "$out" | json 'd["first_wa
 is "JSON: first waiter's since is a server time" True \
 	"$(printf '%s' "$out" | json 'd["first_waiter"]["since_ms"] <= d["server_time_ms"]')"
 pttl=$(rcli r pttl "dlock:{q}:waiter:$wtok")
-[ "$pttl" -gt 0 ] && [ "$pttl" -le 3000 ] &&
+[ "$pttl" -gt 0 ] && [ "$pttl" -le 6000 ] &&
 	ok "the waiter's hash expires with its heartbeat ($pttl ms)" ||
 	not_ok "the waiter's hash expires with its heartbeat" "pttl $pttl"
 kill "$qw"
