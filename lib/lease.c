@@ -314,7 +314,9 @@ static void *lease_main(void *arg)
 		.interval = l->ttl_ms / 3,
 		.retry = RETRY_MIN_MS,
 		.lease_end = l->lease_end,
-		.next = l->acquired_at + l->ttl_ms / 3,
+		/* A grant's lease is short until renewed. */
+		.next = l->granted ? l->acquired_at :
+			l->acquired_at + l->ttl_ms / 3,
 		.hold_end = ls->opts.max_hold_ms > 0 ?
 			    l->acquired_at + ls->opts.max_hold_ms :
 			    NO_DEADLINE,
@@ -322,7 +324,8 @@ static void *lease_main(void *arg)
 		.watch_fd = -1,
 	};
 	bool restarted;
-	int rc = watch_server(ls, &rn, &restarted);
+	/* The renewal comes first; it asks for the watch itself. */
+	int rc = l->granted ? 0 : watch_server(ls, &rn, &restarted);
 
 	if (rc == DLOCK_ECANCELED)
 		return NULL;

@@ -37,6 +37,11 @@ struct dlock_lock {
 	 */
 	int64_t acquired_at;
 	int64_t lease_end;
+	/*
+	 * The holder before us handed the lock over: the lease is the
+	 * grant's, short, until the first renewal, which is due at once.
+	 */
+	bool granted;
 	bool reentrant;
 };
 

@@ -15,7 +15,8 @@
  *
  * The queue is a list and the deadlines a hash, so a handoff costs the
  * same whatever the number of waiters: the releasing script drops dead
- * waiters at the head, then pushes a wake-up to the first live one.
+ * waiters at the head, then hands the lock to the first live one (or
+ * pushes it a wake-up, for a waiter that takes no grants).
  */
 #ifndef DLOCK_SCRIPTS_H
 #define DLOCK_SCRIPTS_H
@@ -26,10 +27,14 @@
  * A waiter shows it is alive every HEARTBEAT_MS, with one script call and
  * one BLPOP (issue 16: an idle waiter sends at most one request every 2
  * s); one that stops, killed with -9 say, holds up the queue for the
- * heartbeat window at most. The scripts take the window as text.
+ * heartbeat window at most, plus its lock-delay if a release handed it
+ * the lock in that time. The scripts take the window as text.
  */
 #define HEARTBEAT_MS 4000
-#define HEARTBEAT_WINDOW_TEXT "6000"
+#define HEARTBEAT_WINDOW_MS 6000
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
+#define HEARTBEAT_WINDOW_TEXT NUMBER_TEXT(HEARTBEAT_WINDOW_MS)
 
 struct script;
 
