@@ -69,17 +69,30 @@ local free
 if mode == 'x' then free = not cur
 elseif mode == 's' then free = not exclusive
 else free = not exclusive and n < limit end
+-- Whether a shared or counting request may enter beside the waiters
+-- ahead of it: it is among the first room entries of the queue (or not in
+-- it, and the queue is shorter), with only shared requests ahead of a
+-- shared one. The queue is read a chunk at a time and only as far as that
+-- takes, so that a shared waiter behind an exclusive one reads a few
+-- entries at each heartbeat, not the whole queue.
+local function may_enter(room)
+  local from = 0
+  while from < room do
+    local to = math.min(from + 63, room - 1)
+    local chunk = redis.call('LRANGE', KEYS[4], from, to)
+    for _, e in ipairs(chunk) do
+      if e == me then return true end
+      if mode == 's' and e:sub(1, 1) ~= 's' then return false end
+    end
+    if #chunk <= to - from then return true end
+    from = to + 1
+  end
+  return false
+end
 local head, head_dl = live_head(KEYS[4], KEYS[5])
 local turn = ARGV[9] == 'grab' or not head or head == me
 if free and not turn and mode ~= 'x' then
-  local room = mode == 's' and 1000000 or limit - n
-  local ahead = redis.call('LRANGE', KEYS[4], 0, room - 1)
-  turn = true
-  for i, e in ipairs(ahead) do
-    if e == me then break end
-    if mode == 's' and e:sub(1, 1) ~= 's' then turn = false break end
-    if i == #ahead then turn = #ahead < room end
-  end
+  turn = may_enter(mode == 's' and math.huge or limit - n)
 end
 if free and turn then
   local expiry = tonumber(ARGV[2])
