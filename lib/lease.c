@@ -310,12 +310,18 @@ static void *lease_main(void *arg)
 {
 	struct dlock_lease *ls = arg;
 	struct dlock_lock *l = ls->lock;
+	int64_t now = now_ms();
 	struct renewal rn = {
 		.interval = l->ttl_ms / 3,
 		.retry = RETRY_MIN_MS,
 		.lease_end = l->lease_end,
-		/* A grant's lease is short until renewed. */
-		.next = l->granted ? l->acquired_at :
+		/*
+		 * A grant's lease is short until renewed, but long enough
+		 * that a short command never renews: a renewal cut short
+		 * by the command's end would cost the release a new
+		 * connection.
+		 */
+		.next = l->granted ? now + (l->lease_end - now) / 3 :
 			l->acquired_at + l->ttl_ms / 3,
 		.hold_end = ls->opts.max_hold_ms > 0 ?
 			    l->acquired_at + ls->opts.max_hold_ms :
@@ -324,8 +330,7 @@ static void *lease_main(void *arg)
 		.watch_fd = -1,
 	};
 	bool restarted;
-	/* The renewal comes first; it asks for the watch itself. */
-	int rc = l->granted ? 0 : watch_server(ls, &rn, &restarted);
+	int rc = watch_server(ls, &rn, &restarted);
 
 	if (rc == DLOCK_ECANCELED)
 		return NULL;

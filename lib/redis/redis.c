@@ -529,7 +529,7 @@ static int redis_wait(struct session *s, struct dlock_lock *lock,
 	const struct redis_keys *k = &lock->impl->keys;
 	char timeout[32];
 	const char *argv[] = { "BLPOP", k->wake, timeout };
-	int64_t left = until - now_ms(), deadline, sent, end;
+	int64_t left = until - now_ms(), deadline, end;
 	redisReply *r = NULL;
 	struct conn *c;
 	int rc;
@@ -551,7 +551,6 @@ static int redis_wait(struct session *s, struct dlock_lock *lock,
 		snprintf(timeout, sizeof(timeout), "%lld.%03lld",
 			 (long long)(left / 1000), (long long)(left % 1000));
 	conn_set_tick(c, hooks->tick, hooks->tick_arg, hooks->tick_ms);
-	sent = now_ms();
 	rc = conn_call(c, deadline, hooks->cancel_fd, 3, argv, NULL, &r, err);
 	if (!rc)
 		conn_set_tick(c, NULL, NULL, 0);
@@ -573,7 +572,7 @@ static int redis_wait(struct session *s, struct dlock_lock *lock,
 	if (!rc && now_ms() + GRANT_MIN_LEFT_MS < end &&
 	    grant_token(r, lock->fence, sizeof(lock->fence))) {
 		lock->granted = true;
-		lock->acquired_at = sent;
+		lock->acquired_at = now_ms();
 		lock->lease_end = end;
 	}
 	freeReplyObject(r);

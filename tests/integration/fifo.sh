@@ -204,8 +204,12 @@ kill "$MON"
 wait "$MON" 2>/dev/null
 between=$(awk '/"EVALSHA" "[0-9a-f]+" "7"|"EVAL" ".*" "7" "dlock:/ && !r { r = 1; next }
 	r && tolower($0) ~ /"echo" "waiter-started"/ { print n + 0; exit }
-	r && /"EVAL(SHA)?" .* "10" "dlock:/ { n++ }' "$TMP/monitor")
+	r && /"EVAL(SHA)?" .* "10" "dlock:/ { n++ }' "$TMP/monitor" | head -n 1)
 is "... with no acquire script between the release and its command" 0 "$between"
+px=$(sed -n 's/.*\[0 lua\] "SET" "dlock:{k}" "[0-9a-f]*" "PX" "\([0-9]*\)".*/\1/p' "$TMP/monitor" | head -n 1)
+[ -n "$px" ] && [ "$px" -gt 12000 ] && [ "$px" -le 18000 ] &&
+	ok "... for its heartbeat window (6 s at most) and its lock-delay (12 s) ($px ms)" ||
+	not_ok "the grant lives the heartbeat window and the lock-delay" "PX $px"
 is "... and the token of the grant, the last of the counter" \
 	"$(rcli r get 'dlock:{k}:fence')" "$(cat "$TMP/token")"
 is "... which leaves nothing behind but the counter" "dlock:{k}:fence" \
@@ -236,5 +240,24 @@ is "... and passed the lock on to the next waiter" "0 2" \
 	"$WAIT_STATUS $(cat "$TMP/order")"
 is "... leaving nothing behind but the counter" "dlock:{k}:fence" \
 	"$(rcli r keys '*')"
+
+# 11. The first renewal of a lock handed over gives it the whole lease.
+hold
+rm -f "$TMP/w11" "$TMP/w11.stop"
+before=$(queue_len)
+"$DLOCK" run --ttl 60s --lock-delay 0 k -- sh -c "touch $TMP/w11; while [ ! -e $TMP/w11.stop ]; do sleep 0.02; done" &
+W_11=$!
+track "$W_11"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue') -gt $before ]"
+touch "$TMP/release"
+wait_until 10 test -e "$TMP/w11"
+renewed() { [ "$(rcli r pttl 'dlock:{k}')" -gt 6000 ]; }
+wait_until 10 renewed
+is "a lock handed over gets the whole lease at its first renewal" 0 $?
+touch "$TMP/w11.stop"
+wait_exit 10 "$W_11"
+is "... and the command ends with the lock released" "0 dlock:{k}:fence" \
+	"$WAIT_STATUS $(rcli r keys '*')"
+wait_exit 10 "$HOLDER"
 
 done_testing
