@@ -355,6 +355,9 @@ static int take_turns(struct waiter *w, struct dlock_error *err)
 			backoff = BACKOFF_MIN_MS;
 			w->queued = join;
 			rc = on_busy(w, &r, err);
+			/* Handed over: the backend set the lease. */
+			if (rc == 0 && w->l->granted)
+				return 0;
 			if (rc == 0)
 				continue;
 		}

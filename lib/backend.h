@@ -152,7 +152,11 @@ struct backend_ops {
 			   struct dlock_error *err);
 	/*
 	 * Blocks until the holder ahead lets go (our turn may have come),
-	 * or until; both return 0.
+	 * or until; both return 0. A backend whose releases hand the lock
+	 * to the first waiter may instead return 0 with the lock ours:
+	 * lock->granted, lock->fence, lock->acquired_at (when it came) and
+	 * lock->lease_end (the grant's local end) set, and the wait loop is
+	 * done.
 	 */
 	int (*wait)(struct session *s, struct dlock_lock *lock, int64_t until,
 		    const struct wait_hooks *hooks, struct dlock_error *err);

@@ -31,6 +31,11 @@
  * loading answers LOADING without running anything.
  */
 #define RETRY_MAX_MS 100
+/*
+ * The server's connection is watched from this long after the lease
+ * starts; a restart sooner is found by the first renewal instead.
+ */
+#define WATCH_DELAY_MS 100
 /* Under --verbose, a failing renewal is told this often at most. */
 #define RETRY_LOG_MS 1000
 
@@ -310,11 +315,18 @@ static void *lease_main(void *arg)
 {
 	struct dlock_lease *ls = arg;
 	struct dlock_lock *l = ls->lock;
+	int64_t now = now_ms();
 	struct renewal rn = {
 		.interval = l->ttl_ms / 3,
 		.retry = RETRY_MIN_MS,
 		.lease_end = l->lease_end,
-		.next = l->acquired_at + l->ttl_ms / 3,
+		/*
+		 * A grant's lease is short until renewed, but long enough
+		 * that a short command ends before any renewal, costing
+		 * the server nothing but its release.
+		 */
+		.next = l->granted ? now + (l->lease_end - now) / 3 :
+			l->acquired_at + l->ttl_ms / 3,
 		.hold_end = ls->opts.max_hold_ms > 0 ?
 			    l->acquired_at + ls->opts.max_hold_ms :
 			    NO_DEADLINE,
@@ -322,8 +334,16 @@ static void *lease_main(void *arg)
 		.watch_fd = -1,
 	};
 	bool restarted;
-	int rc = watch_server(ls, &rn, &restarted);
+	int rc;
 
+	/*
+	 * A command that ends this soon never pays for the watch's first
+	 * request, which its end would cut short, and the release then
+	 * reconnect.
+	 */
+	if (wait_event(ls, &rn, now + WATCH_DELAY_MS) == WAKE_STOP)
+		return NULL;
+	rc = watch_server(ls, &rn, &restarted);
 	if (rc == DLOCK_ECANCELED)
 		return NULL;
 	if (rc == DLOCK_ECONN)

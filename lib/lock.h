@@ -37,6 +37,12 @@ struct dlock_lock {
 	 */
 	int64_t acquired_at;
 	int64_t lease_end;
+	/*
+	 * The holder before us handed the lock over: the lease is the
+	 * grant's, short, until the first renewal, due once a third of it
+	 * is gone.
+	 */
+	bool granted;
 	bool reentrant;
 };
 

@@ -40,7 +40,7 @@ void acquire_args(const struct redis_keys *k, const struct acquire_call *a,
 			       a->grab ? "grab" : "fifo", a->join ? "1" : "0",
 			       a->want_place ? "1" : "0", sc->mode,
 			       sc->num[2], a->meta->keeps_alive ? "1" : "0",
-			       a->epoch ? a->epoch : "" };
+			       a->epoch ? a->epoch : "", a->grant ? "1" : "0" };
 
 	sc->script = &script_acquire;
 	snprintf(sc->num[0], sizeof(sc->num[0]), "%lld",
@@ -146,7 +146,7 @@ void release_args(const struct redis_keys *k, const char *owner, char mode,
 		  struct script_call *sc)
 {
 	const char *keys[] = { k->lock, k->holder, k->queue, k->waiters,
-			       k->holders, k->kind };
+			       k->holders, k->kind, k->fence };
 	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, sc->mode };
 
 	sc->script = &script_release;
@@ -170,7 +170,7 @@ void leave_args(const struct redis_keys *k, const char *owner, char mode,
 		struct script_call *sc)
 {
 	const char *keys[] = { k->lock, k->queue, k->waiters, k->wake,
-			       k->waiter };
+			       k->waiter, k->fence };
 	const char *args[] = { owner, HEARTBEAT_WINDOW_TEXT, sc->mode };
 
 	sc->script = &script_leave;

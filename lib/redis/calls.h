@@ -27,6 +27,8 @@ struct acquire_call {
 	long limit;
 	/* The master's replication ID, for the fencing epoch; NULL: none. */
 	const char *epoch;
+	/* While we wait, a release may hand us the lock (a grant). */
+	bool grant;
 };
 
 /*

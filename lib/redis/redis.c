@@ -468,6 +468,12 @@ static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 	info = session_info(s, c);
 	a.epoch = info ? info->replid : NULL;
 	want = replicas_wanted(s, c);
+	/*
+	 * A grant is written by the releaser's script, which neither waits
+	 * for replicas nor knows the fencing epoch; and only a holder that
+	 * renews at once turns it into a lease.
+	 */
+	a.grant = meta->keeps_alive && want == 0 && !info;
 	memset(res, 0, sizeof(*res));
 	rc = call_acquire_wait(c, k, &a, want, deadline, &r, &w, err);
 	rc = session_done(s, c, rc, r, "run the acquire script", err);
@@ -477,15 +483,44 @@ static int redis_try_acquire(struct session *s, struct dlock_lock *lock,
 		rc = session_bad_reply(s, c, "acquire", err);
 	else if (res->outcome == TRY_TAKEN)
 		rc = take(s, c, lock, w, want, sent, err);
+	else if (join && res->outcome == TRY_BUSY)
+		lock->impl->beat_sent = sent;
 out:
 	freeReplyObject(r);
 	freeReplyObject(w);
 	return rc;
 }
 
+/* The least of a grant's local lease worth starting a command on. */
+#define GRANT_MIN_LEFT_MS 500
+
 /*
- * Blocks on our wake-up list until a release wakes us, until until, or
- * until the cancel descriptor is readable.
+ * What a release pushed to our wake-up list: "1" (look again), or
+ * "g<token>" when it handed us the lock. Anything else is a wake-up too:
+ * the next try finds out.
+ */
+static bool grant_token(const redisReply *r, char *fence, size_t size)
+{
+	const redisReply *v;
+	size_t n;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+		return false;
+	v = r->element[1];
+	if (v->type != REDIS_REPLY_STRING || v->len < 2 || v->len > size ||
+	    v->str[0] != 'g' || v->str[1] == '0')
+		return false;
+	for (n = 1; n < v->len; n++)
+		if (v->str[n] < '0' || v->str[n] > '9')
+			return false;
+	memcpy(fence, v->str + 1, v->len - 1);
+	fence[v->len - 1] = '\0';
+	return true;
+}
+
+/*
+ * Blocks on our wake-up list until a release wakes us or hands us the
+ * lock, until until, or until the cancel descriptor is readable.
  */
 static int redis_wait(struct session *s, struct dlock_lock *lock,
 		      int64_t until, const struct wait_hooks *hooks,
@@ -494,7 +529,7 @@ static int redis_wait(struct session *s, struct dlock_lock *lock,
 	const struct redis_keys *k = &lock->impl->keys;
 	char timeout[32];
 	const char *argv[] = { "BLPOP", k->wake, timeout };
-	int64_t left = until - now_ms(), deadline;
+	int64_t left = until - now_ms(), deadline, end;
 	redisReply *r = NULL;
 	struct conn *c;
 	int rc;
@@ -526,6 +561,20 @@ static int redis_wait(struct session *s, struct dlock_lock *lock,
 		return redis_wait(s, lock, until, hooks, err);
 	}
 	rc = session_done(s, c, rc, r, "wait for the lock (BLPOP)", err);
+	/*
+	 * The grant lives to the deadline of a heartbeat the server ran
+	 * after beat_sent (a grant before it, that heartbeat would have
+	 * found and taken), plus our lock-delay. The renewal that confirms
+	 * it must fit in what is left; with too little (we were stopped, or
+	 * starved of CPU), the next try confirms it before anything starts.
+	 */
+	end = lease_end_from(lock->impl->beat_sent, HEARTBEAT_WINDOW_MS);
+	if (!rc && now_ms() + GRANT_MIN_LEFT_MS < end &&
+	    grant_token(r, lock->fence, sizeof(lock->fence))) {
+		lock->granted = true;
+		lock->acquired_at = now_ms();
+		lock->lease_end = end;
+	}
 	freeReplyObject(r);
 	return rc;
 }

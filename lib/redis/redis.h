@@ -25,6 +25,11 @@ struct session {
 
 struct backend_lock {
 	struct redis_keys keys;
+	/*
+	 * When the last heartbeat that the server answered was sent: a
+	 * grant lives at least the heartbeat window from then.
+	 */
+	int64_t beat_sent;
 };
 
 /* A request's deadline: the connect timeout from now. */

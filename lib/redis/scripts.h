@@ -15,7 +15,8 @@
  *
  * The queue is a list and the deadlines a hash, so a handoff costs the
  * same whatever the number of waiters: the releasing script drops dead
- * waiters at the head, then pushes a wake-up to the first live one.
+ * waiters at the head, then hands the lock to the first live one (or
+ * pushes it a wake-up, for a waiter that takes no grants).
  */
 #ifndef DLOCK_SCRIPTS_H
 #define DLOCK_SCRIPTS_H
@@ -23,12 +24,17 @@
 #include "conn.h"
 
 /*
- * A waiter shows it is alive every HEARTBEAT_MS; one that stops, killed
- * with -9 say, holds up the queue for the heartbeat window at most. The
- * scripts take the window as text.
+ * A waiter shows it is alive every HEARTBEAT_MS, with one script call and
+ * one BLPOP (issue 16: an idle waiter sends at most one request every 2
+ * s); one that stops, killed with -9 say, holds up the queue for the
+ * heartbeat window at most, plus its lock-delay if a release handed it
+ * the lock in that time. The scripts take the window as text.
  */
-#define HEARTBEAT_MS 2000
-#define HEARTBEAT_WINDOW_TEXT "3000"
+#define HEARTBEAT_MS 4000
+#define HEARTBEAT_WINDOW_MS 6000
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
+#define HEARTBEAT_WINDOW_TEXT NUMBER_TEXT(HEARTBEAT_WINDOW_MS)
 
 struct script;
 

@@ -68,22 +68,31 @@ took=$(( $(cat "$TMP/start.2") - released ))
 	not_ok "the waiter behind a departed one was held up" "$took ms"
 wait_exit 10 "$HOLDER"
 
-# 3. A waiter killed with -9 holds up the queue for one heartbeat window
-# (3 s) at most, not for the holder's 30 s lease.
+# 3. A waiter killed with -9 while it waits keeps no lock handed to it:
+# the grant lives to its heartbeat deadline (6 s) plus its lock-delay,
+# not for the 30 s lease, and the waiter behind gets the lock then.
 hold
 : >"$TMP/order"
-queue_up 1
+queue_up 1 --lock-delay 1s
 queue_up 2
+dead=$(rcli r lindex 'dlock:{k}:queue' 0 | cut -c2-)
 kill -9 "$W_1"
 wait "$W_1" 2>/dev/null
 released=$(now_ms)
 touch "$TMP/release"
-wait_exit 20 "$W_2"
+wait_exit 10 "$HOLDER"
+is "the release handed the lock to the first waiter, dead or not" "$dead" \
+	"$(rcli r get 'dlock:{k}')"
+pttl=$(rcli r pttl 'dlock:{k}')
+[ "$pttl" -gt 0 ] && [ "$pttl" -le 7000 ] &&
+	ok "... for its heartbeat window and lock-delay at most ($pttl ms)" ||
+	not_ok "the grant outlives the window and lock-delay" "pttl $pttl"
+wait_exit 30 "$W_2"
 is "the waiter behind a killed one runs" 2 "$(cat "$TMP/order")"
 took=$(( $(cat "$TMP/start.2") - released ))
-[ "$took" -lt 4500 ] && ok "... within a heartbeat window (${took} ms)" ||
+# A bound derived from the window, the lock-delay and a heartbeat.
+[ "$took" -lt 15000 ] && ok "... once the grant ran out (${took} ms)" ||
 	not_ok "a killed waiter stalled the queue" "$took ms"
-wait_exit 10 "$HOLDER"
 
 # 4. -w running out leaves nothing behind, even with others queued.
 hold
@@ -102,8 +111,14 @@ wait_exit 10 "$W_1"
 wait_exit 10 "$HOLDER"
 
 # 5. FIFO respects the queue even when the lock is free; --no-fifo grabs.
+# The dead waiter is one of dlock acquire, which takes no grants (it has
+# no lease thread to renew one at once): the release only wakes it.
 hold
-queue_up 1
+before=$(queue_len)
+"$DLOCK" acquire -w 60 k >/dev/null &
+W_1=$!
+track "$W_1"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue') -gt $before ]"
 kill -9 "$W_1"
 wait "$W_1" 2>/dev/null
 touch "$TMP/release"
@@ -113,7 +128,7 @@ is "a free lock with a (dead) waiter first in line: -n waits its turn" 1 $?
 like "... saying a waiter ahead has the turn" "$(cat "$TMP/err")" "turn of a waiter ahead"
 "$DLOCK" run -n --no-fifo k -- true
 is "--no-fifo takes a free lock ahead of the queue" 0 $?
-"$DLOCK" run -w 10 k -- true
+"$DLOCK" run -w 20 k -- true
 is "the dead waiter is dropped after its heartbeat window" 0 $?
 
 # 6. A holder in the plain single-key format (redis-py, redsync) is waited
@@ -138,7 +153,7 @@ touch "$TMP/release"
 wait_exit 10 "$W_1"
 wait_exit 10 "$HOLDER"
 
-# 8. No polling: waiters on a long-held lock send a heartbeat every 2 s
+# 8. No polling: waiters on a long-held lock send a heartbeat every 4 s
 # (one script call and one BLPOP), whatever the number of waiters. The
 # server counts the commands a script runs as well; the requests waiters
 # send are the EVALSHA, EVAL and BLPOP calls.
@@ -159,6 +174,90 @@ touch "$TMP/release"
 for i in 1 2 3 4 5 6 7 8; do
 	eval "wait_exit 20 \$W_$i"
 done
+wait_exit 10 "$HOLDER"
+
+# 9. The handoff in one round trip: the release hands the lock to the
+# first waiter, whose command starts without another take. MONITOR shows
+# every request in the server's order: between the holder's release
+# script (7 keys) and the waiter's command (an ECHO) there must be no
+# acquire script (10 keys). The release comes just after a heartbeat of
+# the waiter, so that no heartbeat of its own falls in between.
+hold
+before=$(queue_len)
+"$DLOCK" run k -- sh -c "redis-cli -s $TMP/r.sock echo waiter-started >/dev/null; echo \$DLOCK_TOKEN > $TMP/token" &
+W_9=$!
+track "$W_9"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue') -gt $before ]"
+owner=$(rcli r lindex 'dlock:{k}:queue' 0 | cut -c2-)
+beat=$(rcli r hget 'dlock:{k}:waiters' "$owner")
+beaten() { [ "$(rcli r hget 'dlock:{k}:waiters' "$owner")" != "$beat" ]; }
+wait_until 20 beaten || not_ok "the waiter sent no heartbeat"
+redis-cli -s "$TMP/r.sock" monitor >"$TMP/monitor" &
+MON=$!
+track "$MON"
+wait_until 10 grep -q OK "$TMP/monitor"
+touch "$TMP/release"
+wait_exit 20 "$W_9"
+is "a waiter handed the lock runs its command" 0 "$WAIT_STATUS"
+wait_exit 10 "$HOLDER"
+kill "$MON"
+wait "$MON" 2>/dev/null
+between=$(awk '/"EVALSHA" "[0-9a-f]+" "7"|"EVAL" ".*" "7" "dlock:/ && !r { r = 1; next }
+	r && tolower($0) ~ /"echo" "waiter-started"/ { print n + 0; exit }
+	r && /"EVAL(SHA)?" .* "10" "dlock:/ { n++ }' "$TMP/monitor" | head -n 1)
+is "... with no acquire script between the release and its command" 0 "$between"
+px=$(sed -n 's/.*\[0 lua\] "SET" "dlock:{k}" "[0-9a-f]*" "PX" "\([0-9]*\)".*/\1/p' "$TMP/monitor" | head -n 1)
+[ -n "$px" ] && [ "$px" -gt 12000 ] && [ "$px" -le 18000 ] &&
+	ok "... for its heartbeat window (6 s at most) and its lock-delay (12 s) ($px ms)" ||
+	not_ok "the grant lives the heartbeat window and the lock-delay" "PX $px"
+is "... and the token of the grant, the last of the counter" \
+	"$(rcli r get 'dlock:{k}:fence')" "$(cat "$TMP/token")"
+is "... which leaves nothing behind but the counter" "dlock:{k}:fence" \
+	"$(rcli r keys '*')"
+
+# 10. A waiter that gives up just as the lock is handed to it passes it on
+# to the next. The waiter is stopped and its connection cut, so that the
+# grant waits unread in its wake-up list; with a lock-delay of an hour,
+# only a pass-on can let the waiter behind it in.
+hold
+: >"$TMP/order"
+queue_up 1 --lock-delay 1h
+kill -STOP "$W_1"
+first=$(rcli r lindex 'dlock:{k}:queue' 0 | cut -c2-)
+id=$(rcli r client list | sed -n 's/^id=\([0-9]*\) .*cmd=blpop.*/\1/p')
+rcli r client kill id "$id" >/dev/null
+queue_up 2
+touch "$TMP/release"
+wait_exit 10 "$HOLDER"
+is "the release handed the lock to the stopped waiter" "$first" \
+	"$(rcli r get 'dlock:{k}')"
+kill -TERM "$W_1"
+kill -CONT "$W_1"
+wait_exit 20 "$W_1"
+is "... which, stopped with TERM, exits 143" 143 "$WAIT_STATUS"
+wait_exit 30 "$W_2"
+is "... and passed the lock on to the next waiter" "0 2" \
+	"$WAIT_STATUS $(cat "$TMP/order")"
+is "... leaving nothing behind but the counter" "dlock:{k}:fence" \
+	"$(rcli r keys '*')"
+
+# 11. The first renewal of a lock handed over gives it the whole lease.
+hold
+rm -f "$TMP/w11" "$TMP/w11.stop"
+before=$(queue_len)
+"$DLOCK" run --ttl 60s --lock-delay 0 k -- sh -c "touch $TMP/w11; while [ ! -e $TMP/w11.stop ]; do sleep 0.02; done" &
+W_11=$!
+track "$W_11"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{k}:queue') -gt $before ]"
+touch "$TMP/release"
+wait_until 10 test -e "$TMP/w11"
+renewed() { [ "$(rcli r pttl 'dlock:{k}')" -gt 6000 ]; }
+wait_until 10 renewed
+is "a lock handed over gets the whole lease at its first renewal" 0 $?
+touch "$TMP/w11.stop"
+wait_exit 10 "$W_11"
+is "... and the command ends with the lock released" "0 dlock:{k}:fence" \
+	"$WAIT_STATUS $(rcli r keys '*')"
 wait_exit 10 "$HOLDER"
 
 done_testing

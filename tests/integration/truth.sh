@@ -121,7 +121,7 @@ is "JSON: first waiter's command" true "$(printf '%s' "$out" | json 'd["first_wa
 is "JSON: first waiter's since is a server time" True \
 	"$(printf '%s' "$out" | json 'd["first_waiter"]["since_ms"] <= d["server_time_ms"]')"
 pttl=$(rcli r pttl "dlock:{q}:waiter:$wtok")
-[ "$pttl" -gt 0 ] && [ "$pttl" -le 3000 ] &&
+[ "$pttl" -gt 0 ] && [ "$pttl" -le 6000 ] &&
 	ok "the waiter's hash expires with its heartbeat ($pttl ms)" ||
 	not_ok "the waiter's hash expires with its heartbeat" "pttl $pttl"
 kill "$qw"
@@ -161,5 +161,46 @@ like "a waiter without a hash is shown by its owner token" "$("$DLOCK" status q)
 rcli r del 'dlock:{q}:queue' 'dlock:{q}:waiters' >/dev/null
 kill "$qh"
 wait_exit 10 "$qh"
+
+# --- A lock handed to a waiter, before it confirms ------------------------
+
+# The waiter is stopped and its connection cut, so that the grant stays
+# unconfirmed while we look: status shows it as the holder, with its
+# details, the grant's end and its lock-delay, not as a dead holder.
+rm -f "$TMP/started" "$TMP/stop"
+"$DLOCK" run --ttl 20s g -- sh -c "touch $TMP/started; while [ ! -e $TMP/stop ]; do sleep 0.02; done" &
+gh=$!
+track "$gh"
+wait_until 10 test -e "$TMP/started"
+"$DLOCK" run -q --ttl 20s --lock-delay 40s g -- sleep 30 &
+gw=$!
+track "$gw"
+wait_until 10 sh -c "[ \$(redis-cli -s $TMP/r.sock llen 'dlock:{g}:queue') = 1 ]"
+kill -STOP "$gw"
+gtok=$(rcli r lindex 'dlock:{g}:queue' 0 | cut -c2-)
+id=$(rcli r client list | sed -n 's/^id=\([0-9]*\) .*cmd=blpop.*/\1/p')
+rcli r client kill id "$id" >/dev/null
+touch "$TMP/stop"
+wait_exit 10 "$gh"
+is "a release hands the lock to the waiter" "$gtok" "$(rcli r get 'dlock:{g}')"
+out=$("$DLOCK" status g)
+like "status names the waiter handed the lock as its holder" "$out" \
+	"holder: +$host, pid $gw, user $(id -un)"
+like "... with its command and its lease, renewed by its holder" "$out" \
+	"expires: .*; lease 20.0s \+ lock-delay 40.0s, renewed by its holder\)"
+unlike "... not blocked by a lock-delay: its grant is still good" "$out" \
+	"lock-delay: the holder stopped renewing"
+out=$("$DLOCK" status --json g)
+is "JSON: the holder's token is the grant's" "$(rcli r get 'dlock:{g}:fence')" \
+	"$(printf '%s' "$out" | json 'd["holders"][0]["token"]')"
+is "JSON: its command" "sleep 30" \
+	"$(printf '%s' "$out" | json 'd["holders"][0]["command"]')"
+is "JSON: no waiter left" 0 "$(printf '%s' "$out" | json 'd["waiters"]')"
+pttl=$(rcli r pttl 'dlock:{g}')
+[ "$pttl" -gt 40000 ] && [ "$pttl" -le 46000 ] &&
+	ok "the grant lives its heartbeat window and lock-delay ($pttl ms)" ||
+	not_ok "the grant lives its heartbeat window and lock-delay" "pttl $pttl"
+kill -9 "$gw"
+wait_exit 10 "$gw" 2>/dev/null
 
 done_testing

@@ -11,10 +11,12 @@
 -- lock is not free, "1" to report our place in the queue, mode ("x"
 -- exclusive, "s" shared, "l" limit), limit, "1" when the holder renews its
 -- lease itself (dlock run) or "0" (dlock acquire: only dlock renew does),
--- the master's replication ID ("": unknown).
+-- the master's replication ID ("": unknown), "1" when a release may hand
+-- us the lock while we wait (see grant in common.lua).
 --
 -- Returns {1, fence} when the lock is ours (again, if a retried request
--- had already taken it). {-1, kind, limit} when the name is in use as
+-- had already taken it, or a release handed it to us: either way its
+-- expiry is set to ours now). {-1, kind, limit} when the name is in use as
 -- another kind of lock ("x", "s" or "l"). Otherwise {0, pttl, holder
 -- owner, host, pid, user, age (ms), command, place in the queue (0:
 -- unknown), ms until the heartbeat of the waiter ahead runs out (-1: none),
@@ -28,9 +30,7 @@
 -- request only at the head of the queue; a shared one when every waiter
 -- ahead of it is shared too (they enter together); a counting one when
 -- it is among the first of the queue as many as there are free permits.
--- "grab" takes a free lock whoever is waiting. The fence counter starts
--- from the server's clock in microseconds, so a server that lost its data
--- does not hand out tokens it gave before. Under a master whose
+-- "grab" takes a free lock whoever is waiting. Under a master whose
 -- replication ID is not the one the counter was last increased under (a
 -- failover promoted a replica, which may have missed the last increments)
 -- the counter first jumps by 2^32: a new epoch.
@@ -41,6 +41,9 @@ local window = tonumber(ARGV[8])
 local me = mode .. owner
 local cur = redis.call('GET', KEYS[1])
 if cur == owner then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  redis.call('DEL', KEYS[6])
   return {1, tonumber(redis.call('GET', KEYS[2]))}
 end
 local n = prune(KEYS[7], KEYS[8])
@@ -66,17 +69,30 @@ local free
 if mode == 'x' then free = not cur
 elseif mode == 's' then free = not exclusive
 else free = not exclusive and n < limit end
+-- Whether a shared or counting request may enter beside the waiters
+-- ahead of it: it is among the first room entries of the queue (or not in
+-- it, and the queue is shorter), with only shared requests ahead of a
+-- shared one. The queue is read a chunk at a time and only as far as that
+-- takes, so that a shared waiter behind an exclusive one reads a few
+-- entries at each heartbeat, not the whole queue.
+local function may_enter(room)
+  local from = 0
+  while from < room do
+    local to = math.min(from + 63, room - 1)
+    local chunk = redis.call('LRANGE', KEYS[4], from, to)
+    for _, e in ipairs(chunk) do
+      if e == me then return true end
+      if mode == 's' and e:sub(1, 1) ~= 's' then return false end
+    end
+    if #chunk <= to - from then return true end
+    from = to + 1
+  end
+  return false
+end
 local head, head_dl = live_head(KEYS[4], KEYS[5])
 local turn = ARGV[9] == 'grab' or not head or head == me
 if free and not turn and mode ~= 'x' then
-  local room = mode == 's' and 1000000 or limit - n
-  local ahead = redis.call('LRANGE', KEYS[4], 0, room - 1)
-  turn = true
-  for i, e in ipairs(ahead) do
-    if e == me then break end
-    if mode == 's' and e:sub(1, 1) ~= 's' then turn = false break end
-    if i == #ahead then turn = #ahead < room end
-  end
+  turn = may_enter(mode == 's' and math.huge or limit - n)
 end
 if free and turn then
   local expiry = tonumber(ARGV[2])
@@ -87,10 +103,8 @@ if free and turn then
     redis.call('HSET', KEYS[8], 'kind', mode, 'limit', ARGV[13])
     extend(KEYS[7], KEYS[8], expiry)
   end
-  if redis.call('EXISTS', KEYS[2]) == 0 then
-    redis.call('SET', KEYS[2],
-               t[1] .. string.format('%06d', tonumber(t[2])))
-  elseif ARGV[15] ~= '' and redis.call('GET', KEYS[10]) ~= ARGV[15] then
+  if not seed_fence(KEYS[2]) and ARGV[15] ~= '' and
+     redis.call('GET', KEYS[10]) ~= ARGV[15] then
     redis.call('INCRBY', KEYS[2], 4294967296)
   end
   if ARGV[15] ~= '' then redis.call('SET', KEYS[10], ARGV[15]) end
@@ -124,9 +138,12 @@ if ARGV[10] == '1' then
   end
   redis.call('PEXPIRE', KEYS[4], 2 * window)
   redis.call('PEXPIRE', KEYS[5], 2 * window)
-  -- Expires with our heartbeat; "since" is when we joined.
+  -- Expires with our heartbeat; "since" is when we joined. A grant
+  -- makes our holder hash from it.
   redis.call('HSET', KEYS[9], 'host', ARGV[3], 'pid', ARGV[4],
-             'user', ARGV[5], 'cmd', ARGV[6])
+             'user', ARGV[5], 'cmd', ARGV[6], 'ttl', ARGV[7],
+             'delay', ms(tonumber(ARGV[2]) - tonumber(ARGV[7])),
+             'grant', ARGV[16])
   redis.call('HSETNX', KEYS[9], 'since', ms(now))
   redis.call('PEXPIRE', KEYS[9], window)
   if ARGV[11] == '1' then

@@ -67,6 +67,58 @@ local function wake(entry, window)
   redis.call('RPUSH', w, '1')
   redis.call('PEXPIRE', w, window)
 end
+-- The fencing counter starts from the server's clock in microseconds, so
+-- a server that lost its data does not hand out tokens it gave before.
+-- Returns true when it had to start it.
+local function seed_fence(fence)
+  if redis.call('EXISTS', fence) == 1 then return false end
+  redis.call('SET', fence, t[1] .. string.format('%06d', tonumber(t[2])))
+  return true
+end
+-- Hands the free lock to entry, the first live waiter, whose heartbeat
+-- runs out at dl, if it is exclusive and said on joining that it takes
+-- grants: its holder hash is made from its waiter hash, and its BLPOP
+-- reads "g<token>". The waiter starts its command at once, counting its
+-- lease from its last heartbeat, and its first renewal makes the lease
+-- whole. Until then the lock lives to that heartbeat's deadline plus the
+-- waiter's lock-delay, as for a holder that stopped renewing: a waiter
+-- that died keeps nothing past that, and one cut off from the server is
+-- killed within it. Returns false, changing nothing, when it cannot.
+local function grant(entry, dl, queue, waiters, fence)
+  local owner = entry:sub(2)
+  local wh = KEYS[1] .. ':waiter:' .. owner
+  local m = redis.call('HMGET', wh, 'grant', 'ttl', 'delay', 'host', 'pid',
+                       'user', 'cmd')
+  if entry:sub(1, 1) ~= 'x' or m[1] ~= '1' or
+     redis.call('EXISTS', KEYS[1]) == 1 then
+    return false
+  end
+  for i = 2, 7 do if not m[i] then return false end end
+  local px = dl - now + tonumber(m[3])
+  seed_fence(fence)
+  local token = redis.call('INCR', fence)
+  redis.call('SET', KEYS[1], owner, 'PX', px)
+  local h = KEYS[1] .. ':holder:' .. owner
+  redis.call('HSET', h, 'host', m[4], 'pid', m[5], 'user', m[6], 'cmd', m[7],
+             'ttl', m[2], 'delay', m[3], 'since', ms(now),
+             'token', ms(token), 'mode', 'exclusive', 'renews', '1')
+  redis.call('PEXPIRE', h, px)
+  redis.call('LPOP', queue)
+  redis.call('HDEL', waiters, owner)
+  local w = KEYS[1] .. ':w:' .. owner
+  redis.call('DEL', wh, w)
+  redis.call('RPUSH', w, 'g' .. ms(token))
+  redis.call('PEXPIRE', w, px)
+  return true
+end
+-- The lock is free: it goes to the first live waiter, or that waiter is
+-- woken to take it.
+local function pass_on(queue, waiters, fence, window)
+  local head, dl = live_head(queue, waiters)
+  if head and not grant(head, dl, queue, waiters, fence) then
+    wake(head, window)
+  end
+end
 -- Finds how owner holds the lock when the caller does not know (mode '?',
 -- for "dlock renew" and "dlock release" given only a token): 'x' when the
 -- plain key is its token, else 's' (any holder in the sorted set).

@@ -2,10 +2,11 @@
 --
 -- A holder lets go (after common.lua).
 --
--- KEYS: lock, our holder hash, queue, waiters, holders, kind.
--- ARGV: owner, heartbeat window (ms), mode. Returns 1 when released and
--- the first live waiter woken if it may now enter, 0 when the lock was
--- not ours.
+-- KEYS: lock, our holder hash, queue, waiters, holders, kind, fence.
+-- ARGV: owner, heartbeat window (ms), mode. Returns 1 when released, 0
+-- when the lock was not ours. A lock left free goes to the first live
+-- waiter (grant in common.lua) or wakes it; a semaphore with a permit
+-- free wakes it.
 
 local n
 local mode = mode_of(ARGV[3], ARGV[1])
@@ -21,7 +22,10 @@ else
   redis.call('DEL', KEYS[2])
   n = prune(KEYS[5], KEYS[6])
 end
-local head = live_head(KEYS[3], KEYS[4])
-if head and (n == 0 or redis.call('HGET', KEYS[6], 'kind') == 'l')
-then wake(head, ARGV[2]) end
+if n == 0 then
+  pass_on(KEYS[3], KEYS[4], KEYS[7], ARGV[2])
+elseif redis.call('HGET', KEYS[6], 'kind') == 'l' then
+  local head = live_head(KEYS[3], KEYS[4])
+  if head then wake(head, ARGV[2]) end
+end
 return 1
