@@ -55,27 +55,35 @@ static const struct transport_ops sock_ops = {
 	.close = sock_close,
 };
 
-/* Waits for a non-blocking connect(2) to finish. Returns 0 or an errno. */
-static int finish_connect(int fd, int64_t deadline)
+/*
+ * Waits for a non-blocking connect(2) to finish. Returns 0 or an errno,
+ * ECANCELED when cancel_fd (-1: none) became readable.
+ */
+static int finish_connect(int fd, int64_t deadline, int cancel_fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = POLLOUT },
+		{ .fd = cancel_fd, .events = POLLIN },
+	};
 	int rc, soerr = 0;
 	socklen_t len = sizeof(soerr);
 
 	do
-		rc = poll(&pfd, 1, ms_until(deadline));
+		rc = poll(pfd, cancel_fd >= 0 ? 2 : 1, ms_until(deadline));
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return errno;
 	if (rc == 0)
 		return ETIMEDOUT;
+	if (cancel_fd >= 0 && (pfd[1].revents & POLLIN))
+		return ECANCELED;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		return errno;
 	return soerr;
 }
 
 static int connect_addr(const struct sockaddr *sa, socklen_t salen,
-			int family, int64_t deadline, int *out)
+			int family, int64_t deadline, int cancel_fd, int *out)
 {
 	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int rc = 0, one = 1;
@@ -85,7 +93,7 @@ static int connect_addr(const struct sockaddr *sa, socklen_t salen,
 	if (connect(fd, sa, salen) < 0) {
 		rc = errno;
 		if (rc == EINPROGRESS || rc == EAGAIN)
-			rc = finish_connect(fd, deadline);
+			rc = finish_connect(fd, deadline, cancel_fd);
 	}
 	if (rc) {
 		close(fd);
@@ -151,8 +159,22 @@ static void *lookup_main(void *arg)
 	return NULL;
 }
 
+static bool readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
+/*
+ * A condition variable cannot wait for a descriptor too, so with one to
+ * watch the wait goes in slices this long.
+ */
+#define CANCEL_SLICE_MS 50
+
 static int resolve(const char *host, int port, int64_t deadline,
-		   struct addrinfo **res, struct dlock_error *err)
+		   int cancel_fd, struct addrinfo **res,
+		   struct dlock_error *err)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -191,10 +213,14 @@ static int resolve(const char *host, int port, int64_t deadline,
 				 "resolve '%s': %s", host, strerror(rc));
 	}
 	pthread_mutex_lock(&job->mu);
-	while (!job->done && now_ms() < deadline) {
-		struct timespec ts = { deadline / 1000,
-				       (deadline % 1000) * 1000000L };
+	while (!job->done && now_ms() < deadline && !readable(cancel_fd)) {
+		int64_t until = deadline;
+		struct timespec ts;
 
+		if (cancel_fd >= 0 && until - now_ms() > CANCEL_SLICE_MS)
+			until = now_ms() + CANCEL_SLICE_MS;
+		ts.tv_sec = until / 1000;
+		ts.tv_nsec = (until % 1000) * 1000000L;
 		pthread_cond_timedwait(&job->done_cv, &job->mu, &ts);
 	}
 	rc = job->done ? job->rc : EAI_AGAIN;
@@ -204,6 +230,8 @@ static int resolve(const char *host, int port, int64_t deadline,
 	}
 	pthread_mutex_unlock(&job->mu);
 	lookup_put(job);
+	if (rc == EAI_AGAIN && readable(cancel_fd))
+		return set_error(err, DLOCK_ECANCELED, "canceled");
 	if (rc == EAI_AGAIN)
 		return set_error(err, DLOCK_ECONN,
 				 "host '%s' could not be resolved in time "
@@ -216,48 +244,63 @@ static int resolve(const char *host, int port, int64_t deadline,
 	return 0;
 }
 
-static int connect_tcp(const struct url *u, int64_t deadline, int *fd,
-		       struct dlock_error *err)
+static int connect_tcp(const struct url *u, int64_t deadline, int cancel_fd,
+		       int *fd, struct dlock_error *err)
 {
 	struct addrinfo *res = NULL;
 	int rc, last = ECONNREFUSED;
 
-	rc = resolve(u->host, u->port, deadline, &res, err);
+	rc = resolve(u->host, u->port, deadline, cancel_fd, &res, err);
 	if (rc)
 		return rc;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		last = connect_addr(ai->ai_addr, ai->ai_addrlen, ai->ai_family,
-				    deadline, fd);
-		if (last == 0 || last == ETIMEDOUT)
+				    deadline, cancel_fd, fd);
+		if (last == 0 || last == ETIMEDOUT || last == ECANCELED)
 			break;
 	}
 	freeaddrinfo(res);
 	return last;
 }
 
-static int connect_unix(const struct url *u, int64_t deadline, int *fd)
+static int connect_unix(const struct url *u, int64_t deadline, int cancel_fd,
+			int *fd)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", u->path);
 	return connect_addr((struct sockaddr *)&sun, sizeof(sun), AF_UNIX,
-			    deadline, fd);
+			    deadline, cancel_fd, fd);
 }
+
+static const struct transport_opts redis_opts = {
+	.cancel_fd = -1,
+	.server = "redis-server",
+};
 
 int transport_open(const struct url *u, const struct tls_settings *ts,
 		   int64_t deadline, struct transport **out,
 		   struct dlock_error *err)
+{
+	return transport_connect(u, ts, &redis_opts, deadline, out, err);
+}
+
+int transport_connect(const struct url *u, const struct tls_settings *ts,
+		      const struct transport_opts *opts, int64_t deadline,
+		      struct transport **out, struct dlock_error *err)
 {
 	struct transport *t;
 	int fd = -1, rc;
 
 	err->code = 0;
 	if (u->kind == URL_UNIX)
-		rc = connect_unix(u, deadline, &fd);
+		rc = connect_unix(u, deadline, opts->cancel_fd, &fd);
 	else
-		rc = connect_tcp(u, deadline, &fd, err);
+		rc = connect_tcp(u, deadline, opts->cancel_fd, &fd, err);
 	if (rc < 0)
 		return rc;	/* resolve() said why */
+	if (rc == ECANCELED)
+		return set_error(err, DLOCK_ECANCELED, "canceled");
 	if (rc == ETIMEDOUT)
 		return set_error(err, DLOCK_ECONN,
 				 "connecting to %s timed out; is the server "
@@ -265,11 +308,11 @@ int transport_open(const struct url *u, const struct tls_settings *ts,
 				 u->display);
 	if (rc)
 		return set_error(err, DLOCK_ECONN,
-				 "cannot connect to %s: %s; is redis-server "
-				 "running there? (set --url or DLOCK_URL)",
-				 u->display, strerror(rc));
+				 "cannot connect to %s: %s; is %s running "
+				 "there? (set --url or DLOCK_URL)",
+				 u->display, strerror(rc), opts->server);
 	if (u->tls)
-		return tls_open(fd, u, ts, deadline, out, err);
+		return tls_open(fd, u, ts, opts, deadline, out, err);
 	t = malloc(sizeof(*t));
 	if (!t) {
 		close(fd);

@@ -51,7 +51,7 @@ static void load_libssl(void)
 		h = dlopen("libssl.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(load_error, sizeof(load_error), "cannot load "
-			 "OpenSSL for rediss:// (%s); install libssl3",
+			 "OpenSSL for TLS (%s); install libssl3",
 			 dlerror());
 		return;
 	}
@@ -244,7 +244,8 @@ fail:
 
 /* Explains a failed handshake, which is mostly a certificate matter. */
 static int handshake_failed(struct tls *s, const struct url *u,
-			    const char *name, struct dlock_error *err)
+			    const char *name, const struct transport_opts *opts,
+			    struct dlock_error *err)
 {
 	long verify = ssl.SSL_get_verify_result(s->ssl);
 	char why[256];
@@ -266,10 +267,16 @@ static int handshake_failed(struct tls *s, const struct url *u,
 	ssl_reason(why, sizeof(why));
 	if (strstr(why, "wrong version number") ||
 	    strstr(why, "packet length too long") ||
-	    strstr(why, "record layer failure"))
+	    strstr(why, "record layer failure")) {
+		if (opts->plain_scheme)
+			return set_error(err, DLOCK_ECONFIG,
+					 "%s does not speak TLS (%s); use %s "
+					 "for a plain port", u->display, why,
+					 opts->plain_scheme);
 		return set_error(err, DLOCK_ECONN,
 				 "%s does not speak TLS (%s); is it a plain "
 				 "redis:// port?", u->display, why);
+	}
 	return set_error(err, DLOCK_ECONN, "%s: TLS handshake failed: %s; "
 			 "does the server want a client certificate "
 			 "(--tls-cert, --tls-key)?", u->display, why);
@@ -284,8 +291,8 @@ static bool is_address(const char *name)
 }
 
 int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
-	     int64_t deadline, struct transport **out,
-	     struct dlock_error *err)
+	     const struct transport_opts *opts, int64_t deadline,
+	     struct transport **out, struct dlock_error *err)
 {
 	const char *name = ts->server_name ? ts->server_name : u->host;
 	struct tls *s;
@@ -318,7 +325,10 @@ int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 		ssl.SSL_ctrl(s->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
 			     TLSEXT_NAMETYPE_host_name, (void *)name);
 	for (;;) {
-		struct pollfd pfd = { .fd = fd };
+		struct pollfd pfd[2] = {
+			{ .fd = fd },
+			{ .fd = opts->cancel_fd, .events = POLLIN },
+		};
 		struct pipe_guard g;
 		short want = 0;
 		int n;
@@ -331,13 +341,19 @@ int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
 		if (n == 1)
 			break;
 		if (io_result(s, n, &want) != -1 || errno != EAGAIN) {
-			rc = handshake_failed(s, u, name, err);
+			rc = handshake_failed(s, u, name, opts, err);
 			goto fail;
 		}
-		pfd.events = want;
+		pfd[0].events = want;
 		do
-			n = poll(&pfd, 1, ms_until(deadline));
+			n = poll(pfd, opts->cancel_fd >= 0 ? 2 : 1,
+				 ms_until(deadline));
 		while (n < 0 && errno == EINTR);
+		if (n > 0 && opts->cancel_fd >= 0 &&
+		    (pfd[1].revents & POLLIN)) {
+			rc = set_error(err, DLOCK_ECANCELED, "canceled");
+			goto fail;
+		}
 		if (n == 0) {
 			rc = set_error(err, DLOCK_ECONN,
 				       "%s: the TLS handshake did not finish "

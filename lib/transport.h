@@ -39,6 +39,21 @@ struct tls_settings {
 };
 
 /*
+ * What else ends transport_connect()'s waits, and how its messages name
+ * the server, for a protocol other than Redis.
+ */
+struct transport_opts {
+	int cancel_fd;		/* readable: DLOCK_ECANCELED; -1: none */
+	const char *server;	/* what should listen there: "redis-server" */
+	/*
+	 * Set: a TLS handshake with a port that does not speak TLS is
+	 * DLOCK_ECONFIG, and the message says to use this scheme instead
+	 * ("etcd://"). NULL: DLOCK_ECONN, as for rediss://.
+	 */
+	const char *plain_scheme;
+};
+
+/*
  * Connects to u before deadline (CLOCK_MONOTONIC milliseconds), over TLS
  * for rediss://. The socket is non-blocking and close-on-exec. Returns 0,
  * DLOCK_ECONN or DLOCK_ECONFIG.
@@ -47,13 +62,18 @@ int transport_open(const struct url *u, const struct tls_settings *ts,
 		   int64_t deadline, struct transport **out,
 		   struct dlock_error *err);
 
+/* The same with opts; also DLOCK_ECANCELED. */
+int transport_connect(const struct url *u, const struct tls_settings *ts,
+		      const struct transport_opts *opts, int64_t deadline,
+		      struct transport **out, struct dlock_error *err);
+
 /*
  * Runs the TLS handshake on connected socket fd, which it takes over (and
  * closes on failure), before deadline. Loads OpenSSL on first use.
  */
 int tls_open(int fd, const struct url *u, const struct tls_settings *ts,
-	     int64_t deadline, struct transport **out,
-	     struct dlock_error *err);
+	     const struct transport_opts *opts, int64_t deadline,
+	     struct transport **out, struct dlock_error *err);
 
 static inline void transport_close(struct transport *t)
 {
