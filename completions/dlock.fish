@@ -93,7 +93,9 @@ function __dlock_urls
             'rediss://' 'TLS: rediss://[user[:pass]@]host[:port][/db]' \
             'redis+cluster://' 'Redis Cluster: redis+cluster://host[:port],host[:port]...' \
             'unix://' 'unix socket: unix:///path/to.sock[?db=N]' \
-            'redis+sentinel://' 'Sentinel: redis+sentinel://h1[:p1],h2[:p2]/SERVICE[/db]'
+            'redis+sentinel://' 'Sentinel: redis+sentinel://h1[:p1],h2[:p2]/SERVICE[/db]' \
+            'etcd://' 'etcd cluster: etcd://[user@]h1[:p1],h2[:p2]...' \
+            'etcds://' 'etcd over TLS: etcds://[user@]h1[:p1],h2[:p2]...'
     end
 end
 
