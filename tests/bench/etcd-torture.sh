@@ -6,6 +6,8 @@
 # (create revisions) that strictly increase in order of entry.
 #
 #   etcd-torture.sh [N [M [DLOCK-RUN-OPTIONS...]]]   (default 8 x 40)
+# The lease is 10 s: a shorter one may run out while the members elect a
+# new leader (1 to 3 s here), and a holder would rightly give up.
 # Prints the torture's figures and the disturbances; exits as it does.
 set -u
 : "${DLOCK:?}"
@@ -22,7 +24,7 @@ fi
 start_etcd_cluster c 3
 
 DLOCK_URL=$ETCD_CLUSTER_URL "$(dirname "$0")/../torture.sh" "$n" "$m" \
-	--ttl 3s "$@" >"$TMP/torture.out" 2>"$TMP/torture.err" &
+	--ttl 10s "$@" >"$TMP/torture.out" 2>"$TMP/torture.err" &
 torture=$!
 track "$torture"
 
