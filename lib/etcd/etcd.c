@@ -430,6 +430,7 @@ static void forget_lease(struct backend_lock *impl)
 	forget_ahead(impl);
 	impl->lease = 0;
 	impl->rev = 0;
+	impl->revoking = impl->was_there = false;
 }
 
 /*
@@ -880,26 +881,17 @@ static void etcd_leave(struct session *s, struct dlock_lock *lock)
 	give_back(s, lock->impl);
 }
 
-static int etcd_renew(struct session *s, struct dlock_lock *lock,
-		      int64_t deadline, int cancel_fd,
-		      enum renew_result *res, struct dlock_error *err)
+/* Whether our key is there, under our lease, as we created it. */
+static int own_key_there(struct session *s, const struct backend_lock *impl,
+			 int64_t deadline, int cancel_fd, bool *there,
+			 struct dlock_error *err)
 {
-	struct backend_lock *impl = lock->impl;
 	struct etcd_kv *own = NULL;
 	struct json *r;
 	struct jbuf b;
 	ssize_t n;
-	int64_t ttl;
-	int rc = etcd_keepalive(s, impl->lease, deadline, cancel_fd, &ttl,
-				err);
+	int rc;
 
-	if (rc)
-		return rc;
-	if (ttl == 0) {
-		*res = RENEW_GONE;
-		return 0;
-	}
-	/* A live lease whose key someone deleted holds nothing. */
 	jbuf_init(&b);
 	jbuf_raw(&b, "{\"key\":");
 	jbuf_base64(&b, impl->key, impl->key_len);
@@ -911,21 +903,56 @@ static int etcd_renew(struct session *s, struct dlock_lock *lock,
 	json_free(r);
 	if (n < 0)
 		return bad_reply(s, "a look at our lock key", err);
-	*res = n == 1 && own[0].create_rev == impl->rev &&
-	       own[0].lease == impl->lease ? RENEWED : RENEW_GONE;
+	*there = n == 1 && own[0].create_rev == impl->rev &&
+		 own[0].lease == impl->lease;
 	etcd_kvs_free(own, (size_t)n);
 	return 0;
 }
 
+static int etcd_renew(struct session *s, struct dlock_lock *lock,
+		      int64_t deadline, int cancel_fd,
+		      enum renew_result *res, struct dlock_error *err)
+{
+	struct backend_lock *impl = lock->impl;
+	bool there = false;
+	int64_t ttl;
+	int rc = etcd_keepalive(s, impl->lease, deadline, cancel_fd, &ttl,
+				err);
+
+	if (rc)
+		return rc;
+	/* A live lease whose key someone deleted holds nothing. */
+	if (ttl > 0)
+		rc = own_key_there(s, impl, deadline, cancel_fd, &there, err);
+	if (!rc)
+		*res = there ? RENEWED : RENEW_GONE;
+	return rc;
+}
+
+/*
+ * Whether the lock was ours is read before the revoke: a revoke may be
+ * sent twice (a connection that broke after it left, then the next
+ * endpoint, or the caller's retry), and the second finds no lease.
+ */
 static int etcd_release(struct session *s, struct dlock_lock *lock,
 			bool *was_ours, struct dlock_error *err)
 {
 	struct backend_lock *impl = lock->impl;
-	int rc = etcd_revoke(s, impl->lease, was_ours, err);
+	bool found;
+	int rc = 0;
 
-	if (!rc)
-		forget_lease(impl);
-	return rc;
+	if (!impl->revoking)
+		rc = own_key_there(s, impl, etcd_deadline(s), -1,
+				   &impl->was_there, err);
+	if (rc)
+		return rc;
+	impl->revoking = true;
+	rc = etcd_revoke(s, impl->lease, &found, err);
+	if (rc)
+		return rc;
+	*was_ours = impl->was_there;
+	forget_lease(impl);
+	return 0;
 }
 
 /* The lease an owner token names, or 0. */

@@ -56,6 +56,9 @@ struct backend_lock {
 	size_t ahead_len;
 	int64_t ahead_seen;	/* the revision at which it was there */
 	struct etcd_watch *watch;	/* on ahead, kept between waits */
+	/* release: our key was there before the first revoke was sent */
+	bool revoking;
+	bool was_there;
 };
 
 /* One key of a range's answer. */
