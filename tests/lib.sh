@@ -394,11 +394,16 @@ ectl() {
 	ETCDCTL_API=3 etcdctl --endpoints "$ep" --command-timeout 5s "$@"
 }
 
-# etcd_leader NAME N: prints the member (NAME1..NAMEN) that is the
-# leader, as the members that answer say; fails when none does.
+# etcd_leader NAME N [DOWN]: prints the member (NAME1..NAMEN) that is the
+# leader, as the members that answer say (all but member DOWN, which is
+# not asked: a dead one costs the 2 s time-out); fails when none does.
 etcd_leader() {
-	local name=$1 n=$2 i leader
-	leader=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" \
+	local name=$1 n=$2 down=${3:-} i leader ep=''
+	for i in $(seq "$n"); do
+		[ "$name$i" = "$down" ] && continue
+		eval "ep=\$ep\${ep:+,}127.0.0.1:\$ETCD_CPORT_$name$i"
+	done
+	leader=$(ETCDCTL_API=3 etcdctl --endpoints "$ep" \
 		--command-timeout 2s endpoint status -w json 2>/dev/null |
 		"$PYTHON" -c '
 import json, sys

@@ -40,7 +40,7 @@ while kill -0 "$torture" 2>/dev/null; do
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	t0=$(date +%s%N)
-	wait_until 30 etcd_leader c 3 >/dev/null
+	wait_until 30 etcd_leader c 3 "$leader" >/dev/null
 	elections_ms="$elections_ms $(( ($(date +%s%N) - t0) / 1000000 ))"
 	kills=$((kills + 1))
 	sleep 0.$((RANDOM % 9 + 1))

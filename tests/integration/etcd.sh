@@ -306,7 +306,7 @@ leader=$(etcd_leader c 3)
 eval "kill -9 \$ETCD_PID_$leader"
 eval "wait \$ETCD_PID_$leader 2>/dev/null"
 killed_at=$(date +%s)
-wait_until 30 etcd_leader c 3 >/dev/null ||
+wait_until 30 etcd_leader c 3 "$leader" >/dev/null ||
 	not_ok "the cluster did not elect another leader"
 # A lease after the kill: still holding then, it was renewed since, through
 # a member that is up (the local end is at most 8 s after a renewal).
