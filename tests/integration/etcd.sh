@@ -138,6 +138,33 @@ is "six waiters run in the order they arrived" "1 2 3 4 5 6" \
 	"$(tr '\n' ' ' <"$TMP/order" | sed 's/ $//')"
 is "nothing is left under f/" 0 "$(keys f)"
 
+# --- -E, --max-hold, a wait longer than the waiter's lease -------------------
+
+hold e
+"$DLOCK" run -n -E 42 e -- true 2>/dev/null
+is "-n -E 42 on a held lock exits 42" 42 "$?"
+rm -f "$TMP/e.late"
+"$DLOCK" run -w 60s --ttl 2s --lock-delay 0 e -- touch "$TMP/e.late" \
+	2>"$TMP/e.late.err" &
+WL=$!
+track "$WL"
+wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix e/ --keys-only | grep -c .) -eq 2 ]" ||
+	not_ok "the waiter did not queue"
+queued=$(ectl e1 get --prefix e/ --keys-only | grep . | tail -n 1)
+# Three of its 2 s leases: still queued then, it kept its lease alive.
+t_end=$(( $(date +%s) + 6 ))
+wait_until 30 sh -c "[ \$(date +%s) -ge $t_end ]"
+is "a waiter keeps its 2 s lease alive while it waits 6 s: same key" \
+	"$queued" "$(ectl e1 get --prefix e/ --keys-only | grep . | tail -n 1)"
+touch "$TMP/release.e"
+wait_exit 20 "$WL"
+is "... and then runs" "0 yes" \
+	"$WAIT_STATUS $([ -e "$TMP/e.late" ] && echo yes)"
+"$DLOCK" run --max-hold 1s mh -- sleep 30 2>"$TMP/mh.err"
+is "--max-hold 1s stops the command: 75" 75 "$?"
+like "... saying so" "$(cat "$TMP/mh.err")" 'max-hold'
+is "... and lets the lock go" 0 "$(keys mh)"
+
 # --- a waiter killed with -9 leaves the queue with its lease -----------------
 
 hold w
