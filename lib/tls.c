@@ -265,6 +265,15 @@ static int handshake_failed(struct tls *s, const struct url *u,
 				 ssl.X509_verify_cert_error_string(verify));
 	}
 	ssl_reason(why, sizeof(why));
+	/*
+	 * etcd's plain port closes on a ClientHello without a word: a
+	 * mismatch, or a server going down, which only a retry tells.
+	 */
+	if (opts->plain_scheme && strstr(why, "unexpected eof"))
+		return set_error(err, DLOCK_ECONN, "%s closed the connection "
+				 "during the TLS handshake (%s); if it is a "
+				 "plain port, use %s", u->display, why,
+				 opts->plain_scheme);
 	if (strstr(why, "wrong version number") ||
 	    strstr(why, "packet length too long") ||
 	    strstr(why, "record layer failure")) {

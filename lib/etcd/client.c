@@ -18,12 +18,13 @@ struct etcd_client {
 	struct url *endpoints;	/* copies: host, port, tls, display */
 	size_t n;
 	char *user, *password;
-	struct tls_settings tls;
-	bool has_tls;
+	struct tls_settings tls;	/* all NULL: the defaults */
 	size_t current;		/* where conn goes, and where to start */
 	struct http_conn *conn;
 	char *token;
 	int last_code;
+	char last_msg[256];	/* etcd's own words with last_code */
+	bool answered;		/* by any endpoint, ever */
 };
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -81,7 +82,6 @@ int etcd_client_new(const struct etcd_client_settings *s,
 	c->password = dup_or_null(s->user && !s->password ? "" : s->password,
 				  &failed);
 	if (s->tls) {
-		c->has_tls = true;
 		c->tls.ca = dup_or_null(s->tls->ca, &failed);
 		c->tls.cert = dup_or_null(s->tls->cert, &failed);
 		c->tls.key = dup_or_null(s->tls->key, &failed);
@@ -111,6 +111,11 @@ void etcd_client_free(struct etcd_client *c)
 	free((char *)c->tls.key);
 	free((char *)c->tls.server_name);
 	free(c);
+}
+
+bool etcd_client_answered(const struct etcd_client *c)
+{
+	return c->answered;
 }
 
 int etcd_last_code(const struct etcd_client *c)
@@ -148,6 +153,12 @@ static void clean_text(char *dst, size_t size, const char *src, size_t n)
 	dst[j] = '\0';
 }
 
+/* The gRPC API behind the gateway; /version and /health are plain HTTP. */
+static bool v3_api(const char *path)
+{
+	return strncmp(path, "/v3/", 4) == 0;
+}
+
 /*
  * One request and its whole answer on the connection to c->current,
  * opened if need be. A kept-alive connection that the server closed
@@ -169,19 +180,19 @@ static int exchange(struct etcd_client *c, const char *method,
 		}
 		reused = c->conn != NULL;
 		if (!c->conn)
-			rc = http_open(&c->endpoints[c->current],
-				       c->has_tls ? &c->tls : NULL, deadline,
-				       cancel_fd, &c->conn, err);
+			rc = http_open(&c->endpoints[c->current], &c->tls,
+				       deadline, cancel_fd, &c->conn, err);
 		if (rc)
 			return rc;
 		http_response_free(r);
 		http_response_init(r, strcmp(method, "HEAD") == 0);
-		rc = http_send(c->conn, method, path, token, body, deadline,
-			       cancel_fd, err);
+		rc = http_send(c->conn, method, path, token, v3_api(path),
+			       body, deadline, cancel_fd, err);
 		if (!rc)
 			rc = http_read(c->conn, r, false, deadline, cancel_fd,
 				       &got, err);
 		if (!rc) {
+			c->answered = true;
 			if (http_stale(c->conn)) {
 				http_close(c->conn);
 				c->conn = NULL;
@@ -190,9 +201,10 @@ static int exchange(struct etcd_client *c, const char *method,
 		}
 		http_close(c->conn);
 		c->conn = NULL;
+		/* A silent server is no stale connection: on to the next. */
 		if (rc == DLOCK_ETIMEDOUT)
-			rc = set_error(err, DLOCK_ECONN, "%s did not answer "
-				       "%s in time", name_of(c), path);
+			return set_error(err, DLOCK_ECONN, "%s did not answer "
+					 "%s in time", name_of(c), path);
 		if (rc == DLOCK_ECONN && reused && !got && attempt == 0)
 			continue;
 		return rc;
@@ -213,14 +225,14 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 	bool got = false;
 	int rc;
 
-	rc = http_open(&c->endpoints[c->current], c->has_tls ? &c->tls : NULL,
-		       deadline, cancel_fd, &conn, err);
+	rc = http_open(&c->endpoints[c->current], &c->tls, deadline,
+		       cancel_fd, &conn, err);
 	if (rc)
 		return rc;
 	http_response_free(r);
 	http_response_init(r, false);
-	rc = http_send(conn, "POST", path, token, body, deadline, cancel_fd,
-		       err);
+	rc = http_send(conn, "POST", path, token, true, body, deadline,
+		       cancel_fd, err);
 	while (!rc && r->state != HTTP_DONE &&
 	       !json_scan_value(r->body ? r->body : "", r->body_len))
 		rc = http_read(conn, r, true, deadline, cancel_fd, &got, err);
@@ -231,6 +243,7 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 				       "%s in time", name_of(c), path);
 		return rc;
 	}
+	c->answered = true;
 	*out = conn;
 	return 0;
 }
@@ -269,6 +282,7 @@ static enum verdict refused(struct etcd_client *c, const char *path,
 			    struct dlock_error *err)
 {
 	c->last_code = code;
+	snprintf(c->last_msg, sizeof(c->last_msg), "%s", msg);
 	switch (code) {
 	case GRPC_UNAVAILABLE:
 	case GRPC_DEADLINE_EXCEEDED:
@@ -288,6 +302,12 @@ static enum verdict refused(struct etcd_client *c, const char *path,
 		return V_DONE;
 	default:
 		break;
+	}
+	/* A member without quorum lets the gateway's own context run out. */
+	if (code == GRPC_UNKNOWN && strstr(msg, "deadline exceeded")) {
+		*rc = set_error(err, DLOCK_ECONN, "%s cannot serve requests: "
+				"%s", name_of(c), msg);
+		return V_NEXT;
 	}
 	/* etcd's words for a request without a token when auth is on. */
 	if (strstr(msg, "user name is empty")) {
@@ -429,18 +449,16 @@ static int authenticate(struct etcd_client *c, int64_t deadline,
 		 * etcd says "authentication failed, invalid user ID or
 		 * password" (InvalidArgument), or that auth is not enabled.
 		 */
-		char why[DLOCK_ERRMSG_MAX];
-
-		snprintf(why, sizeof(why), "%s", err->msg);
 		*verdict = V_DONE;
 		if (c->last_code == GRPC_FAILED_PRECONDITION)
 			rc = set_error(err, DLOCK_EAUTH, "a user was given but "
-				       "%s has authentication off; remove the "
-				       "user and password settings (%s)",
-				       name_of(c), why);
+				       "%s has authentication off (%s); remove "
+				       "the user and password settings",
+				       name_of(c), c->last_msg);
 		else
 			rc = set_error(err, DLOCK_EAUTH, "%s refused user "
-				       "'%s': %s", name_of(c), c->user, why);
+				       "'%s': %s", name_of(c), c->user,
+				       c->last_msg);
 	}
 	if (rc)
 		goto out;
@@ -456,14 +474,15 @@ static int authenticate(struct etcd_client *c, int64_t deadline,
 		rc = set_error(err, DLOCK_ENOMEM, "out of memory");
 out:
 	json_free(reply);
+	if (r.body)
+		explicit_bzero(r.body, r.body_cap);	/* the token */
 	http_response_free(&r);
 	return rc;
 }
 
-/* Only the v3 API takes a token; /version and /health need none. */
 static bool wants_token(const struct etcd_client *c, const char *path)
 {
-	return c->user && strncmp(path, "/v3/", 4) == 0;
+	return c->user && v3_api(path);
 }
 
 /*
@@ -528,20 +547,28 @@ static int pause_between_rounds(int round, int64_t deadline, int cancel_fd)
 }
 
 /*
- * A try's share of what is left, so that an endpoint that takes the
- * connection but never answers (a stopped process) leaves time for the
- * others: the rest split evenly between the endpoints not yet tried in
- * this round.
+ * How long one try may take. A member that has passed our request on to
+ * a leader that just died sits on it until etcd's own time-out (7 s),
+ * while the same request sent again once a new leader is elected (about
+ * a second: etcd's election timeout) succeeds; a stopped member never
+ * answers at all. So a try gets at most TRY_FIRST_MS, twice that in each
+ * later round (a slow cluster costs a repeat or two, not a failure), and
+ * at most an even share of what is left between the endpoints not yet
+ * tried in this round.
  */
-static int64_t try_deadline(int64_t deadline, size_t untried)
+#define TRY_FIRST_MS 1000
+
+static int64_t try_deadline(int64_t deadline, size_t untried, int round)
 {
 	int64_t now = now_ms();
+	int64_t cap = (int64_t)TRY_FIRST_MS << (round < 10 ? round : 10);
+	int64_t end = now + cap;
 
-	if (untried <= 1)
-		return deadline;
 	if (deadline == NO_DEADLINE)
-		return now + DLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
-	return now + (deadline - now) / (int64_t)untried;
+		return end;
+	if (untried > 1 && now + (deadline - now) / (int64_t)untried < end)
+		end = now + (deadline - now) / (int64_t)untried;
+	return end < deadline ? end : deadline;
 }
 
 static void next_endpoint(struct etcd_client *c)
@@ -565,7 +592,7 @@ static int call(struct etcd_client *c, bool fixed, const char *method,
 		enum verdict verdict;
 		size_t untried = fixed ? 1 : c->n - tried;
 		int rc = try_endpoint(c, method, path, body,
-				      try_deadline(deadline, untried),
+				      try_deadline(deadline, untried, round),
 				      cancel_fd, reply, st, &verdict, err);
 
 		if (verdict == V_REAUTH && !reauthed) {

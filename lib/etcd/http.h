@@ -94,7 +94,7 @@ struct http_conn;
 
 /*
  * Connects to u, which must outlive the connection (and shakes hands,
- * for TLS) before deadline; cancel_fd
+ * for TLS, with ts, which may not be NULL) before deadline; cancel_fd
  * readable (-1: none) ends it with DLOCK_ECANCELED. Returns 0,
  * DLOCK_ECONN, DLOCK_ECONFIG or DLOCK_ENOMEM.
  */
@@ -114,20 +114,23 @@ bool http_stale(struct http_conn *c);
 
 /*
  * Sends one request; auth (NULL: none) goes in the Authorization header.
- * Returns 0, DLOCK_ECONN (the connection is broken), DLOCK_ECANCELED or
+ * With require_leader, etcd refuses at once ("no leader", UNAVAILABLE)
+ * what a member cut off from its leader would otherwise sit on for 7 s
+ * (and cancels a watch when the member loses its leader). Returns 0,
+ * DLOCK_ECONN (the connection is broken), DLOCK_ECANCELED or
  * DLOCK_ENOMEM.
  */
 int http_send(struct http_conn *c, const char *method, const char *path,
-	      const char *auth, const char *body, int64_t deadline,
-	      int cancel_fd, struct dlock_error *err);
+	      const char *auth, bool require_leader, const char *body,
+	      int64_t deadline, int cancel_fd, struct dlock_error *err);
 
 /*
  * Reads into r until it is complete (HTTP_DONE) or, with partial set,
  * until some body has come; either way before deadline. Returns 0,
- * DLOCK_ETIMEDOUT (nothing broken: the caller decides), DLOCK_ECONN (the
- * stream broke), DLOCK_ESERVER (not HTTP, or over a bound: the
- * connection is unusable), DLOCK_ECANCELED or DLOCK_ENOMEM. *got says
- * whether any byte of the response has arrived.
+ * DLOCK_ETIMEDOUT or DLOCK_ECANCELED (nothing broken: r keeps what came,
+ * and the caller decides), DLOCK_ECONN (the stream broke), DLOCK_ESERVER
+ * (not HTTP, or over a bound: the connection is unusable) or
+ * DLOCK_ENOMEM. *got says whether any byte of the response has arrived.
  */
 int http_read(struct http_conn *c, struct http_response *r, bool partial,
 	      int64_t deadline, int cancel_fd, bool *got,

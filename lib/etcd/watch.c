@@ -55,6 +55,16 @@ int etcd_watch_open(struct etcd_client *c, const char *key, size_t keylen,
 		    int64_t start_revision, int64_t deadline,
 		    struct etcd_watch **out, struct dlock_error *err)
 {
+	return etcd_watch_open_range(c, key, keylen, NULL, 0, start_revision,
+				     deadline, out, err);
+}
+
+int etcd_watch_open_range(struct etcd_client *c, const char *key,
+			  size_t keylen, const char *range_end,
+			  size_t range_end_len, int64_t start_revision,
+			  int64_t deadline, struct etcd_watch **out,
+			  struct dlock_error *err)
+{
 	struct etcd_watch *w;
 	struct jbuf b;
 	int rc = 0;
@@ -62,6 +72,10 @@ int etcd_watch_open(struct etcd_client *c, const char *key, size_t keylen,
 	jbuf_init(&b);
 	jbuf_raw(&b, "{\"create_request\":{\"key\":");
 	jbuf_base64(&b, key, keylen);
+	if (range_end) {
+		jbuf_raw(&b, ",\"range_end\":");
+		jbuf_base64(&b, range_end, range_end_len);
+	}
 	if (start_revision > 0)
 		jbuf_printf(&b, ",\"start_revision\":\"%lld\"",
 			    (long long)start_revision);

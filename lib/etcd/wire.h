@@ -152,6 +152,7 @@ int etcd_call_endpoint(struct etcd_client *c, size_t index,
 /* gRPC status codes the callers tell apart. */
 enum {
 	GRPC_OK = 0,
+	GRPC_UNKNOWN = 2,
 	GRPC_DEADLINE_EXCEEDED = 4,
 	GRPC_NOT_FOUND = 5,
 	GRPC_FAILED_PRECONDITION = 9,
@@ -163,6 +164,13 @@ enum {
 
 /* The gRPC code of the last DLOCK_ESERVER from c (0 after a success). */
 int etcd_last_code(const struct etcd_client *c);
+
+/*
+ * Whether an endpoint has answered c at least once since
+ * etcd_client_new(): any whole HTTP answer, a refusal ("no leader") too.
+ * The cluster was reached, so a failure may be waited out.
+ */
+bool etcd_client_answered(const struct etcd_client *c);
 
 /* The endpoint that answered last, for messages ("h1:2379"). */
 const char *etcd_endpoint_name(const struct etcd_client *c);
@@ -180,6 +188,16 @@ struct etcd_watch;
 int etcd_watch_open(struct etcd_client *c, const char *key, size_t keylen,
 		    int64_t start_revision, int64_t deadline,
 		    struct etcd_watch **out, struct dlock_error *err);
+/*
+ * The same for the keys from key up to range_end (excluded), as etcd's
+ * WatchCreateRequest takes them: a prefix's range_end is the prefix with
+ * its last byte plus one ("\0" alone: every key from key on).
+ */
+int etcd_watch_open_range(struct etcd_client *c, const char *key,
+			  size_t keylen, const char *range_end,
+			  size_t range_end_len, int64_t start_revision,
+			  int64_t deadline, struct etcd_watch **out,
+			  struct dlock_error *err);
 /*
  * Waits until an event on the key arrives (*changed = true), or until
  * (*changed = false, returns 0). A watch etcd cancelled or compacted

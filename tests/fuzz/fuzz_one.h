@@ -4,7 +4,8 @@
  * (fuzz_parsers.c) and the corpus replay of "make unit"
  * (tests/unit/test_fuzz_corpus.c).
  *
- * The input, cut at its first NUL, goes through every pure parser of lib/.
+ * The input, cut at its first NUL, goes through every pure parser of lib/
+ * (the etcd wire layer's JSON reader and HTTP response parser too).
  * Besides the sanitizers, the checks below abort() when a parser breaks its
  * own contract: a value out of range, a failure without a message, fields
  * left allocated after a failure.
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "etcd/http.h"
+#include "etcd/wire.h"
 #include "internal.h"
 
 #define FUZZ_YEAR_MS (365LL * 24 * 3600 * 1000)
@@ -182,6 +185,128 @@ static inline void fuzz_config_line(char *line, size_t len)
 	fuzz_check(!value[0] || !fuzz_blank(value[strlen(value) - 1]));
 }
 
+static inline bool fuzz_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Every accessor on every value: none may crash or read past the end. */
+static inline void fuzz_json_walk(const struct json *v)
+{
+	int64_t i;
+	uint64_t u;
+	size_t len = 0;
+	char *bytes;
+
+	fuzz_check(json_type(v) <= JSON_OBJECT);
+	if (json_int64(v, &i) && i > 0)
+		fuzz_check(json_uint64(v, &u) && (int64_t)u == i);
+	if (json_string(v, &len))
+		fuzz_check(json_string(v, NULL)[len] == '\0');
+	/* An absent member is empty bytes; anything else must be a string. */
+	bytes = json_bytes(v, &len);
+	if (bytes)
+		fuzz_check((!v || json_type(v) == JSON_STRING) &&
+			   bytes[len] == '\0');
+	free(bytes);
+	for (size_t k = 0; k < json_count(v); k++)
+		fuzz_json_walk(json_at(v, k));
+	fuzz_check(!json_at(v, json_count(v)));
+	if (json_type(v) == JSON_OBJECT) {
+		fuzz_json_walk(json_get(v, "result"));
+		fuzz_json_walk(json_path(v, "header.revision"));
+	}
+}
+
+static inline void fuzz_json(const char *s, size_t len)
+{
+	struct dlock_error err = { 0 };
+	struct json *v = json_parse(s, len, &err);
+	ssize_t scan = json_scan_value(s, len);
+
+	fuzz_check(scan >= -1 && scan <= (ssize_t)len);
+	if (!v) {
+		fuzz_check(err.code == DLOCK_ESERVER ||
+			   err.code == DLOCK_ENOMEM);
+		fuzz_check_error(err.code, err.code, &err);
+	} else {
+		enum json_type t = json_type(v);
+
+		/* The stream splitter ends a valid container where it ends. */
+		if (t == JSON_OBJECT || t == JSON_ARRAY) {
+			fuzz_check(scan > 0);
+			for (size_t k = (size_t)scan; k < len; k++)
+				fuzz_check(fuzz_json_space(s[k]));
+		}
+		fuzz_json_walk(v);
+		json_free(v);
+	}
+	if (scan > 0)
+		json_free(json_parse(s, (size_t)scan, &err));
+}
+
+struct fuzz_http_outcome {
+	int rc;
+	enum http_state state;
+	int status;
+	size_t used, body_len;
+	char *body;
+};
+
+static inline void fuzz_http_feed(const char *s, size_t len, size_t step,
+				  struct fuzz_http_outcome *o)
+{
+	struct http_response r;
+	struct dlock_error err = { 0 };
+	size_t off = 0;
+
+	http_response_init(&r, false);
+	o->rc = 0;
+	while (off < len && r.state != HTTP_DONE && !o->rc) {
+		size_t n = len - off < step ? len - off : step, used = 0;
+
+		o->rc = http_response_feed(&r, s + off, n, &used, &err);
+		fuzz_check(used <= n);
+		off += used;
+		if (!o->rc && used < n)
+			fuzz_check(r.state == HTTP_DONE);
+	}
+	if (o->rc) {
+		fuzz_check(o->rc == DLOCK_ESERVER || o->rc == DLOCK_ENOMEM);
+		fuzz_check_error(o->rc, o->rc, &err);
+	}
+	fuzz_check(r.body_len <= HTTP_BODY_MAX);
+	fuzz_check(!r.body || r.body[r.body_len] == '\0');
+	o->state = r.state;
+	o->status = r.status;
+	o->used = off;
+	o->body_len = r.body_len;
+	o->body = r.body;
+	r.body = NULL;
+	if (!o->rc && r.state != HTTP_DONE) {
+		int eof = http_response_eof(&r, &err);
+
+		fuzz_check(eof == 0 || eof == DLOCK_ECONN);
+	}
+	http_response_free(&r);
+}
+
+/* Fed whole or a byte at a time, a response parses the same. */
+static inline void fuzz_http(const char *s, size_t len)
+{
+	struct fuzz_http_outcome whole, bytes;
+
+	fuzz_http_feed(s, len, len ? len : 1, &whole);
+	fuzz_http_feed(s, len, 1, &bytes);
+	fuzz_check(whole.rc == bytes.rc && whole.state == bytes.state &&
+		   whole.status == bytes.status && whole.used == bytes.used &&
+		   whole.body_len == bytes.body_len);
+	fuzz_check(!whole.body_len ||
+		   memcmp(whole.body, bytes.body, whole.body_len) == 0);
+	free(whole.body);
+	free(bytes.body);
+}
+
 static inline int fuzz_one(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -194,6 +319,8 @@ static inline int fuzz_one(const uint8_t *data, size_t size)
 	fuzz_uint(s);
 	fuzz_names(s);
 	fuzz_url(s);
+	fuzz_json(s, strlen(s));
+	fuzz_http(s, strlen(s));
 	fuzz_config_line(s, strlen(s));	/* last: it writes into s */
 	free(s);
 	return 0;

@@ -7,7 +7,8 @@
  *   clang -std=gnu11 -D_GNU_SOURCE -g -O1 \
  *	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *	-Ilib -o build/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c \
- *	lib/duration.c lib/name.c lib/url.c lib/config.c lib/util.c
+ *	lib/duration.c lib/name.c lib/url.c lib/config.c lib/util.c \
+ *	lib/etcd/json.c lib/etcd/base64.c lib/etcd/http_parse.c
  *   build/fuzz/fuzz_parsers -max_total_time=120 -max_len=4096 \
  *	-artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
  *
