@@ -149,9 +149,10 @@ static int etcd_connect(struct session *s, struct dlock_error *err)
 	return rc;
 }
 
+/* A member that said "no leader" was reached: an election is waited out. */
 static bool etcd_reached(const struct session *s)
 {
-	return s->reached;
+	return s->reached || etcd_client_answered(s->client);
 }
 
 int etcd_lock_dir(const struct session *s, const char *name, char **dir,
@@ -1025,7 +1026,8 @@ static void etcd_session_close(struct session *s)
 
 /*
  * No --limit: the n-th holder of a semaphore gets in when any of the
- * keys before it goes, and a waiter here watches one key. The lock delay
+ * keys before it goes; watching them all, every arrival would wake every
+ * waiter. The lock delay
  * is part of the lease's TTL: only a holder that stops renewing pays it.
  */
 const struct backend_ops etcd_backend = {

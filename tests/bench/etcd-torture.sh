@@ -7,9 +7,7 @@
 #
 #   etcd-torture.sh [N [M [DLOCK-RUN-OPTIONS...]]]   (default 8 x 40)
 # The lease is 10 s: a shorter one may run out while the members elect a
-# new leader (1 to 3 s here), and a holder would rightly give up. The
-# connect timeout is 10 s: a contender whose very first request meets an
-# election would otherwise give up after 3 s with 69 (never reached).
+# new leader (1 to 3 s here), and a holder would rightly give up.
 # Prints the torture's figures and the disturbances; exits as it does.
 set -u
 : "${DLOCK:?}"
@@ -26,7 +24,7 @@ fi
 start_etcd_cluster c 3
 
 DLOCK_URL=$ETCD_CLUSTER_URL "$(dirname "$0")/../torture.sh" "$n" "$m" \
-	--ttl 10s --connect-timeout 10s "$@" >"$TMP/torture.out" 2>"$TMP/torture.err" &
+	--ttl 10s "$@" >"$TMP/torture.out" 2>"$TMP/torture.err" &
 torture=$!
 track "$torture"
 
