@@ -38,7 +38,7 @@ static const struct cmd_option global_options[] = {
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "D",
 	  "deadline to connect and for each request\n"
 	  "(default 3s)", 0 },
-	{ OPT_USER, "user", "U", "Redis ACL user name", 0 },
+	{ OPT_USER, "user", "U", "Redis ACL user name, or etcd user", 0 },
 	{ OPT_PASSWORD_FILE, "password-file", "F",
 	  "read the password from the first line of F", 0 },
 	{ OPT_SENTINEL_USER, "sentinel-user", "U",
