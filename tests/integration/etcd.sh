@@ -319,6 +319,56 @@ st=$?
 	not_ok "etcds:// to a plain etcd: 78 or 69" "got $st: $out"
 like "... with a message" "$out" '^dlock: '
 
+# --- etcds:// against a TLS etcd -------------------------------------------------
+
+C="$TMP/certs"
+mkdir "$C"
+newkey() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$1" 2>>"$C/openssl.log"
+}
+if newkey "$C/ca.key" &&
+    openssl req -x509 -new -key "$C/ca.key" -out "$C/ca.crt" -days 2 \
+	-subj /CN=dlock-etcd-ca 2>>"$C/openssl.log" &&
+    newkey "$C/other.key" &&
+    openssl req -x509 -new -key "$C/other.key" -out "$C/other.crt" \
+	-days 2 -subj /CN=dlock-other-ca 2>>"$C/openssl.log" &&
+    newkey "$C/server.key" &&
+    openssl req -new -key "$C/server.key" -out "$C/server.csr" \
+	-subj /CN=localhost 2>>"$C/openssl.log" &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$C/server.ext" &&
+    openssl x509 -req -in "$C/server.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" \
+	-CAcreateserial -out "$C/server.crt" -days 2 -extfile "$C/server.ext" \
+	>>"$C/openssl.log" 2>&1; then
+	ETCD_SCHEME=https start_etcd t1 --cert-file "$C/server.crt" \
+		--key-file "$C/server.key"
+	out=$("$DLOCK" --url "$ETCD_URL_t1" --tls-ca "$C/ca.crt" run t -- \
+		sh -c 'echo "$DLOCK_TOKEN"' 2>&1)
+	like "etcds:// with the right CA: run works" "$out" '^[0-9]+$'
+	out=$("$DLOCK" --url "$ETCD_URL_t1" --tls-ca "$C/other.crt" \
+		--connect-timeout 2s run t -- true 2>&1)
+	st=$?
+	[ "$st" = 78 ] || [ "$st" = 69 ] &&
+		ok "etcds:// with another CA: refused ($st)" ||
+		not_ok "etcds:// with another CA: 78 or 69" "got $st: $out"
+	like "... saying the certificate did not verify" "$out" \
+		'^dlock: .*(certificate|verify)'
+	out=$("$DLOCK" --url "etcd://127.0.0.1:$ETCD_CPORT_t1" \
+		--connect-timeout 2s run t -- true 2>&1)
+	st=$?
+	[ "$st" = 78 ] || [ "$st" = 69 ] &&
+		ok "etcd:// to a TLS etcd: refused ($st)" ||
+		not_ok "etcd:// to a TLS etcd: 78 or 69" "got $st: $out"
+	like "... with a message" "$out" '^dlock: '
+	"$DLOCK" --url "$ETCD_URL_t1" --tls-ca "$C/no-such-ca.pem" run t -- \
+		true 2>/dev/null
+	is "a --tls-ca file that does not exist: 78" 78 "$?"
+else
+	T_NUM=$((T_NUM + 1))
+	T_PASS=$((T_PASS + 1))
+	echo "ok $T_NUM # SKIP openssl could not make certificates: $(tail -n 1 "$C/openssl.log")"
+fi
+
 # --- a 3-member cluster losing its leader under a holder ----------------------
 
 start_etcd_cluster c 3
