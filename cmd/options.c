@@ -29,14 +29,16 @@ static const struct cmd_option global_options[] = {
 	  "Redis server; no default (also DLOCK_URL, or\n"
 	  "url in the config file): redis://[user[:pass]@]\n"
 	  "host[:port][/db], unix:///path/to.sock[?db=N],\n"
-	  "redis+cluster://host[:port],host[:port]... or\n"
+	  "redis+cluster://host[:port],host[:port]...,\n"
 	  "redis+sentinel://[user[:pass]@]h1[:p1],\n"
-	  "h2[:p2].../SERVICE[/db]", 0 },
-	{ OPT_PREFIX, "prefix", "P", "key namespace (default \"dlock:\")", 0 },
+	  "h2[:p2].../SERVICE[/db], or an etcd cluster:\n"
+	  "etcd://[user@]h1[:p1],h2[:p2]... (etcds://)", 0 },
+	{ OPT_PREFIX, "prefix", "P", "key namespace (default \"dlock:\";\n"
+	  "on etcd, none)", 0 },
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "D",
 	  "deadline to connect and for each request\n"
 	  "(default 3s)", 0 },
-	{ OPT_USER, "user", "U", "Redis ACL user name", 0 },
+	{ OPT_USER, "user", "U", "Redis ACL user name, or etcd user", 0 },
 	{ OPT_PASSWORD_FILE, "password-file", "F",
 	  "read the password from the first line of F", 0 },
 	{ OPT_SENTINEL_USER, "sentinel-user", "U",

@@ -112,7 +112,7 @@ _dlock_value() {
 			_dlock_files "${cur#unix://}" "${pre}unix://"
 		else
 			compopt -o nospace 2>/dev/null
-			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// redis+cluster:// unix:// redis+sentinel:// rediss+sentinel://' -- "$cur")
+			_dlock_add "$pre" < <(compgen -W 'redis:// rediss:// redis+cluster:// unix:// redis+sentinel:// rediss+sentinel:// etcd:// etcds://' -- "$cur")
 		fi
 		;;
 	--config | --password-file | --sentinel-password-file | --tls-ca | \

@@ -93,7 +93,9 @@ function __dlock_urls
             'rediss://' 'TLS: rediss://[user[:pass]@]host[:port][/db]' \
             'redis+cluster://' 'Redis Cluster: redis+cluster://host[:port],host[:port]...' \
             'unix://' 'unix socket: unix:///path/to.sock[?db=N]' \
-            'redis+sentinel://' 'Sentinel: redis+sentinel://h1[:p1],h2[:p2]/SERVICE[/db]'
+            'redis+sentinel://' 'Sentinel: redis+sentinel://h1[:p1],h2[:p2]/SERVICE[/db]' \
+            'etcd://' 'etcd cluster: etcd://[user@]h1[:p1],h2[:p2]...' \
+            'etcds://' 'etcd over TLS: etcds://[user@]h1[:p1],h2[:p2]...'
     end
 end
 
@@ -143,7 +145,7 @@ set -l __dlock_anywhere global run acquire status list renew release doctor stat
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l url -x -a '(__dlock_urls)' -d 'Redis server (no default)'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l prefix -x -a 'dlock:' -d 'Key namespace (default dlock:)'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l connect-timeout -x -a '300ms 500ms 1s 2s 3s 5s 10s' -d 'Deadline to connect and for each request'
-complete -c dlock -n "__dlock_in $__dlock_anywhere" -l user -x -d 'Redis ACL user name'
+complete -c dlock -n "__dlock_in $__dlock_anywhere" -l user -x -d 'Redis ACL user name, or etcd user'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l password-file -r -F -d 'Read the password from the first line of a file'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l sentinel-user -x -d 'ACL user name for the sentinels'
 complete -c dlock -n "__dlock_in $__dlock_anywhere" -l sentinel-password-file -r -F -d 'Read the sentinels password from a file'

@@ -6,11 +6,20 @@
 
 extern const struct backend_ops redis_backend;
 extern const struct backend_ops quorum_backend;
+extern const struct backend_ops etcd_backend;
 
 /* The same server named twice would count twice towards a majority. */
 static int check_quorum(const struct dlock_config *cfg,
 			struct dlock_error *err)
 {
+	for (size_t i = 0; i < cfg->nurls; i++)
+		if (cfg->urls[i].etcd)
+			return set_error(err, DLOCK_EUSAGE, "--url %s: etcd "
+					 "is a cluster with consensus already, "
+					 "never a node of a quorum; give one "
+					 "etcd:// URL listing its endpoints "
+					 "(etcd://h1:2379,h2:2379,...) and no "
+					 "other --url", cfg->urls[i].display);
 	if (cfg->nurls == 2)
 		return set_error(err, DLOCK_EUSAGE, "two --url given: quorum "
 				 "mode needs at least 3 servers, as a majority "
@@ -45,11 +54,11 @@ int backend_for_url(const struct dlock_config *cfg, size_t index,
 		return set_error(err, DLOCK_EUSAGE, "no server URL number %zu",
 				 index + 1);
 	/*
-	 * Every URL that url_parse() accepts today is one Redis server's
-	 * (or the sentinels of one); as a node of a quorum, doctor also
-	 * checks it against the others.
+	 * Every other URL is one Redis server's (or the sentinels of one);
+	 * as a node of a quorum, doctor also checks it against the others.
 	 */
-	*out = cfg->nurls >= 3 ? &quorum_backend :
+	*out = cfg->urls[index].etcd ? &etcd_backend :
+	       cfg->nurls >= 3 ? &quorum_backend :
 	       cfg->urls[index].sentinel ? &redis_sentinel_backend :
 	       &redis_backend;
 	return 0;

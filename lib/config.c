@@ -162,15 +162,17 @@ static int add_url(struct dlock_config *cfg, const char *text,
 }
 
 /*
- * Whether URL text takes a list of hosts (redis+sentinel://h1,h2/...),
- * whose commas do not separate URLs.
+ * Whether URL text takes a list of hosts (redis+sentinel://h1,h2/...,
+ * etcd://h1,h2), whose commas do not separate URLs.
  */
 static bool takes_host_list(const char *text)
 {
 	const char *scheme_end = strstr(text, "://");
 	const char *plus = strchr(text, '+');
 
-	return scheme_end && plus && plus < scheme_end;
+	return scheme_end && ((plus && plus < scheme_end) ||
+			      strncmp(text, "etcd://", 7) == 0 ||
+			      strncmp(text, "etcds://", 8) == 0);
 }
 
 /* Appends ",more" to the last URL: the next host of its list. */
@@ -652,6 +654,7 @@ static int resolve_prefix(struct dlock_config *cfg,
 			return at_line(fs, "prefix", DLOCK_ECONFIG, &why, err);
 	} else {
 		v = DEFAULT_PREFIX;
+		cfg->prefix_default = true;
 	}
 	return replace(&cfg->prefix, v, err);
 }

@@ -69,6 +69,13 @@ struct url {
 	char *service;
 	size_t nsentinels;
 	struct url_host *sentinels;
+	/*
+	 * etcd:// and etcds://: the endpoints of one etcd cluster, tried in
+	 * turn; host and port are the first one's.
+	 */
+	bool etcd;
+	size_t nendpoints;
+	struct url_host *endpoints;
 };
 
 /* One host:port of a list (the sentinels of a URL). */
@@ -79,6 +86,8 @@ struct url_host {
 
 /* Sentinels listen on 26379 unless the URL says otherwise. */
 #define SENTINEL_PORT 26379
+/* etcd serves clients on 2379 unless the URL says otherwise. */
+#define ETCD_PORT 2379
 /* Longest master name after the sentinels in a URL. */
 #define SENTINEL_SERVICE_MAX 128
 
@@ -107,6 +116,11 @@ struct dlock_config {
 	bool urls_from_option;
 	struct url *urls;
 	char *prefix;
+	/*
+	 * No --prefix, DLOCK_PREFIX or config line: the etcd backend then
+	 * uses lock names as they are, as etcdctl lock does.
+	 */
+	bool prefix_default;
 	int64_t connect_timeout_ms;
 	bool connect_timeout_set;
 	char *user;

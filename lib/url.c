@@ -8,8 +8,9 @@
 
 #define URL_FORMS "use redis://[user[:password]@]host[:port][/db], " \
 	"rediss://..., unix:///path[?db=N], " \
-	"redis+cluster://host[:port],host[:port]... or " \
-	"redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db]"
+	"redis+cluster://host[:port],host[:port]..., " \
+	"redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db] or " \
+	"etcd://[user@]host[:port],host[:port]... (etcds:// for TLS)"
 
 /* Databases are numbered by a C int on the server. */
 #define DB_MAX 2147483647L
@@ -414,30 +415,34 @@ static int parse_service(const char *path, struct url *u, const char *url,
 	return 0;
 }
 
-/* One sentinel of the comma-separated list, into u->sentinels. */
-static int add_sentinel(const char *s, size_t len, struct url *u,
-			const char *url, struct dlock_error *err)
+/*
+ * One host[:port] of a comma-separated list (what names a sentinel or an
+ * etcd endpoint), appended to *list.
+ */
+static int add_host(const char *s, size_t len, int port, const char *what,
+		    struct url_host **list, size_t *n, const char *url,
+		    struct dlock_error *err)
 {
-	struct url one = { .port = SENTINEL_PORT };
+	struct url one = { .port = port };
 	struct url_host *v;
 	int rc;
 
 	if (len == 0)
 		return set_error(err, DLOCK_ECONFIG, "URL '%s' has an empty "
-				 "sentinel address (two commas in a row, or "
-				 "one at an end)", url);
+				 "%s address (two commas in a row, or one at "
+				 "an end)", url, what);
 	rc = parse_hostport(s, len, &one, url, err);
 	if (rc)
 		return rc;
-	v = realloc(u->sentinels, (u->nsentinels + 1) * sizeof(*v));
+	v = realloc(*list, (*n + 1) * sizeof(*v));
 	if (!v) {
 		free(one.host);
 		return set_error(err, DLOCK_ENOMEM, "out of memory");
 	}
-	u->sentinels = v;
-	v[u->nsentinels].host = one.host;
-	v[u->nsentinels].port = one.port;
-	u->nsentinels++;
+	*list = v;
+	v[*n].host = one.host;
+	v[*n].port = one.port;
+	(*n)++;
 	return 0;
 }
 
@@ -464,7 +469,8 @@ static int parse_sentinel(const char *rest, struct url *u, const char *url,
 			return set_error(err, DLOCK_ECONFIG, "URL '%s' names "
 					 "no sentinel; give host[:port] for "
 					 "each, separated by commas", url);
-		rc = add_sentinel(p, n, u, url, err);
+		rc = add_host(p, n, SENTINEL_PORT, "sentinel", &u->sentinels,
+			      &u->nsentinels, url, err);
 		if (rc)
 			return rc;
 		p += n + 1;
@@ -499,6 +505,68 @@ static void sentinel_display(const struct url *u, char *buf, size_t size)
 		snprintf(buf + n, size - n, "/%ld", u->db);
 }
 
+/*
+ * etcd://[user@]h1[:p1],h2[:p2],...: the endpoints of one cluster, any
+ * of which serves every request. A password here is taken, as in a
+ * redis:// URL, but it is better given by --password-file.
+ */
+static int parse_etcd(const char *rest, struct url *u, const char *url,
+		      struct dlock_error *err)
+{
+	const char *at = strrchr(rest, '@');
+	const char *list = at ? at + 1 : rest;
+	size_t list_len = strcspn(list, "/?#");
+	const char *tail = list + list_len, *p = list;
+	int rc;
+
+	u->etcd = true;
+	if (at) {
+		rc = parse_userinfo(rest, (size_t)(at - rest), u, url, err);
+		if (rc)
+			return rc;
+	}
+	for (;;) {
+		const char *comma = memchr(p, ',', (size_t)(tail - p));
+		const char *stop = comma ? comma : tail;
+
+		rc = add_host(p, (size_t)(stop - p), ETCD_PORT, "endpoint",
+			      &u->endpoints, &u->nendpoints, url, err);
+		if (rc)
+			return rc;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (*tail && strcmp(tail, "/") != 0)
+		return set_error(err, DLOCK_ECONFIG, "URL '%s': an etcd URL "
+				 "takes no path or query, only endpoints; %s",
+				 url, URL_FORMS);
+	u->host = strdup(u->endpoints[0].host);
+	if (!u->host)
+		return set_error(err, DLOCK_ENOMEM, "out of memory");
+	u->port = u->endpoints[0].port;
+	return 0;
+}
+
+/* etcd://user:***@h1:p1,h2:p2 */
+static void etcd_display(const struct url *u, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s://%s%s%s",
+				    u->tls ? "etcds" : "etcd",
+				    u->user ? u->user : "",
+				    u->password ? ":***" : "",
+				    u->user || u->password ? "@" : "");
+
+	for (size_t i = 0; i < u->nendpoints && n < size; i++) {
+		bool v6 = strchr(u->endpoints[i].host, ':');
+
+		n += (size_t)snprintf(buf + n, size - n, "%s%s%s%s:%d",
+				      i ? "," : "", v6 ? "[" : "",
+				      u->endpoints[i].host, v6 ? "]" : "",
+				      u->endpoints[i].port);
+	}
+}
+
 static int make_display(struct url *u)
 {
 	char buf[1024], db[24] = "";
@@ -508,6 +576,8 @@ static int make_display(struct url *u)
 		return cluster_display(u);
 	if (u->sentinel) {
 		sentinel_display(u, buf, sizeof(buf));
+	} else if (u->etcd) {
+		etcd_display(u, buf, sizeof(buf));
 	} else if (u->kind == URL_UNIX) {
 		if (u->db)
 			snprintf(db, sizeof(db), "?db=%ld", u->db);
@@ -553,6 +623,13 @@ int url_parse(const char *raw, struct url *u, struct dlock_error *err)
 		u->kind = URL_TCP;
 		u->tls = true;
 		rc = parse_sentinel(raw + 18, u, text, err);
+	} else if (strncmp(raw, "etcd://", 7) == 0) {
+		u->kind = URL_TCP;
+		rc = parse_etcd(raw + 7, u, text, err);
+	} else if (strncmp(raw, "etcds://", 8) == 0) {
+		u->kind = URL_TCP;
+		u->tls = true;
+		rc = parse_etcd(raw + 8, u, text, err);
 	} else if (strncmp(raw, "unix://", 7) == 0) {
 		u->kind = URL_UNIX;
 		rc = parse_unix(raw + 7, u, text, err);
@@ -581,5 +658,8 @@ void url_clear(struct url *u)
 		free(u->sentinels[i].host);
 	free(u->sentinels);
 	free(u->service);
+	for (size_t i = 0; i < u->nendpoints; i++)
+		free(u->endpoints[i].host);
+	free(u->endpoints);
 	memset(u, 0, sizeof(*u));
 }

@@ -257,6 +257,171 @@ start_proxy() {
 	PROXY_URL="redis://127.0.0.1:$(cat "$TMP/proxy.port")"
 }
 
+# ---- etcd (tests skip without /usr/bin/etcd: it is optional) -------------
+
+# have_etcd: etcd and etcdctl are installed (Debian's etcd-server and
+# etcd-client).
+have_etcd() {
+	[ -x /usr/bin/etcd ] && command -v etcdctl >/dev/null 2>&1
+}
+
+# etcd_up LOG PID: the etcd of PID logged that it serves clients, which it
+# does once it has joined its cluster; true too once PID has died, to stop
+# waiting: the caller checks which.
+etcd_up() {
+	kill -0 "$2" 2>/dev/null || return 0
+	grep -qs "ready to serve client requests" "$1"
+}
+
+# etcd_member NAME CPORT PPORT CLUSTER STATE [etcd options...]: starts
+# member NAME of CLUSTER (name=peer-url,...) in the background, its data
+# in $TMP/NAME.etcd, its log in $TMP/NAME.etcd.log (appended to, so that
+# a restart keeps the story); sets ETCD_PID_<NAME>. The client URLs are
+# https when ETCD_SCHEME=https (give the --cert-file options then).
+etcd_member() {
+	local name=$1 cport=$2 pport=$3 cluster=$4 state=$5 pid
+	shift 5
+	etcd --name "$name" --data-dir "$TMP/$name.etcd" \
+		--listen-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$cport" \
+		--advertise-client-urls "${ETCD_SCHEME:-http}://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "$cluster" --initial-cluster-state "$state" \
+		--initial-cluster-token "dlock-$TEST_NAME-$$" \
+		"$@" >>"$TMP/$name.etcd.log" 2>&1 &
+	pid=$!
+	eval "ETCD_PID_$name=$pid ETCD_CPORT_$name=$cport ETCD_PPORT_$name=$pport"
+}
+
+# start_etcd NAME [etcd options...]: a one-member etcd on free loopback
+# ports. Sets ETCD_PID_<NAME>, ETCD_CPORT_<NAME> and ETCD_URL_<NAME>
+# (etcd://127.0.0.1:PORT, or etcds:// with ETCD_SCHEME=https).
+start_etcd() {
+	local name=$1 cport pport pid scheme
+	shift
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		cport=$((20000 + RANDOM % 30000))
+		pport=$((20000 + RANDOM % 30000))
+		rm -rf "$TMP/$name.etcd" "$TMP/$name.etcd.log"
+		etcd_member "$name" "$cport" "$pport" \
+			"$name=http://127.0.0.1:$pport" new "$@"
+		eval "pid=\$ETCD_PID_$name"
+		if wait_until 30 etcd_up "$TMP/$name.etcd.log" "$pid" &&
+		    kill -0 "$pid" 2>/dev/null; then
+			track "$pid"
+			scheme=etcd
+			[ "${ETCD_SCHEME:-http}" = http ] || scheme=etcds
+			eval "ETCD_URL_$name=$scheme://127.0.0.1:$cport"
+			return 0
+		fi
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	echo "Bail out! etcd $name did not start" \
+		"($(tail -n 3 "$TMP/$name.etcd.log" 2>/dev/null))"
+	exit 1
+}
+
+# start_etcd_cluster NAME N: members NAME1..NAMEN of one cluster, started
+# together. Sets ETCD_CLUSTER_URL (etcd://h:p,h:p,...), ETCD_ENDPOINTS
+# (h:p,h:p,... for etcdctl) and, for each member, what etcd_member sets.
+start_etcd_cluster() {
+	local name=$1 n=$2 i cluster members pid up
+	for _ in 1 2 3 4 5; do
+		cluster='' members=''
+		for i in $(seq "$n"); do
+			eval "ETCD_CPORT_$name$i=$((20000 + RANDOM % 30000))"
+			eval "ETCD_PPORT_$name$i=$((20000 + RANDOM % 30000))"
+			eval "cluster=\$cluster\${cluster:+,}$name$i=http://127.0.0.1:\$ETCD_PPORT_$name$i"
+		done
+		for i in $(seq "$n"); do
+			rm -rf "$TMP/$name$i.etcd" "$TMP/$name$i.etcd.log"
+			eval "etcd_member $name$i \$ETCD_CPORT_$name$i \$ETCD_PPORT_$name$i \"\$cluster\" new"
+			eval "members=\"\$members \$ETCD_PID_$name$i\""
+		done
+		up=1
+		for i in $(seq "$n"); do
+			eval "pid=\$ETCD_PID_$name$i"
+			if ! wait_until 60 etcd_up "$TMP/$name$i.etcd.log" "$pid" ||
+			    ! kill -0 "$pid" 2>/dev/null; then
+				up=
+				break
+			fi
+		done
+		if [ -n "$up" ]; then
+			ETCD_ENDPOINTS=
+			for i in $(seq "$n"); do
+				eval "ETCD_ENDPOINTS=\$ETCD_ENDPOINTS\${ETCD_ENDPOINTS:+,}127.0.0.1:\$ETCD_CPORT_$name$i"
+				eval "track \$ETCD_PID_$name$i"
+			done
+			# shellcheck disable=SC2034 # read by the test files
+			ETCD_CLUSTER_URL="etcd://$ETCD_ENDPOINTS"
+			# shellcheck disable=SC2034 # read by restart_etcd_member
+			ETCD_CLUSTER="$cluster"
+			return 0
+		fi
+		# shellcheck disable=SC2086 # a list of pids
+		kill -9 $members 2>/dev/null
+		# shellcheck disable=SC2086
+		wait $members 2>/dev/null
+	done
+	echo "Bail out! the etcd cluster $name did not start"
+	exit 1
+}
+
+# restart_etcd_member NAME: kills member NAME of a start_etcd_cluster
+# cluster with -9, as a crash would, and starts it again on its data;
+# does not wait for it to rejoin.
+restart_etcd_member() {
+	local name=$1 pid
+	eval "pid=\$ETCD_PID_$name"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "etcd_member $name \$ETCD_CPORT_$name \$ETCD_PPORT_$name \"\$ETCD_CLUSTER\" existing"
+	eval "track \$ETCD_PID_$name"
+}
+
+# ectl NAME ARGS...: etcdctl (API 3) against etcd NAME, or against the
+# endpoints of a cluster when NAME is "cluster".
+ectl() {
+	local name=$1 ep
+	shift
+	if [ "$name" = cluster ]; then
+		ep=$ETCD_ENDPOINTS
+	else
+		eval "ep=127.0.0.1:\$ETCD_CPORT_$name"
+	fi
+	ETCDCTL_API=3 etcdctl --endpoints "$ep" --command-timeout 5s "$@"
+}
+
+# etcd_leader NAME N [DOWN]: prints the member (NAME1..NAMEN) that is the
+# leader, as the members that answer say (all but member DOWN, which is
+# not asked: a dead one costs the 2 s time-out); fails when none does.
+etcd_leader() {
+	local name=$1 n=$2 down=${3:-} i leader ep=''
+	for i in $(seq "$n"); do
+		[ "$name$i" = "$down" ] && continue
+		eval "ep=\$ep\${ep:+,}127.0.0.1:\$ETCD_CPORT_$name$i"
+	done
+	leader=$(ETCDCTL_API=3 etcdctl --endpoints "$ep" \
+		--command-timeout 2s endpoint status -w json 2>/dev/null |
+		"$PYTHON" -c '
+import json, sys
+for s in json.load(sys.stdin):
+    h = s["Status"]["header"]
+    if s["Status"]["leader"] == h["member_id"]:
+        print(s["Endpoint"])
+' 2>/dev/null | head -n 1)
+	[ -n "$leader" ] || return 1
+	for i in $(seq "$n"); do
+		if eval "[ \"\$leader\" = 127.0.0.1:\$ETCD_CPORT_$name$i ]"; then
+			echo "$name$i"
+			return 0
+		fi
+	done
+	return 1
+}
+
 done_testing() {
 	echo "1..$T_NUM"
 	echo "# $TEST_NAME: $T_PASS passed, $T_FAIL failed"

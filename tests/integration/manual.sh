@@ -148,18 +148,20 @@ for p in $pages; do
 	done <"$TMP/xrefs"
 done
 
-# The planned backends are not promised as existing: dlock(7) names them
-# as planned, and no page gives a URL scheme of theirs (Cluster exists).
+# Every backend has its page, which dlock(7)'s BACKENDS points at.
 sed -n '/^\.SH BACKENDS/,/^\.SH [^B]/p' "$ROOT/man/dlock.7" >"$TMP/backends"
-if grep -q 'planned' "$TMP/backends"; then
-	ok "dlock(7) has BACKENDS, which says what is planned"
-else
-	not_ok "dlock(7) has BACKENDS, which says what is planned"
-fi
-for p in $pages; do
-	hasnt=$(grep -nE 'etcds?://' "$ROOT/man/$p")
-	is "man/$p gives no URL of a backend that does not exist" "" "$hasnt"
+for b in redis quorum etcd; do
+	if grep -q "dlock\\\\-$b (7)" "$TMP/backends" &&
+	    [ -f "$ROOT/man/dlock-$b.7" ]; then
+		ok "dlock(7)'s BACKENDS points at dlock-$b(7), which exists"
+	else
+		not_ok "dlock(7)'s BACKENDS points at dlock-$b(7), which exists"
+	fi
 done
+unlike "dlock(7)'s BACKENDS promises nothing as planned" \
+	"$(cat "$TMP/backends")" 'planned'
+like "dlock(1) gives the etcd:// URL form" \
+	"$(cat "$ROOT/man/dlock.1")" 'etcd://'
 
 # --- the README -----------------------------------------------------------
 

@@ -552,6 +552,61 @@ static void test_choice(void)
 	dlock_config_free(cfg);
 }
 
+/*
+ * An etcd:// URL is one cluster, whatever the number of its endpoints,
+ * never a node of a quorum; what etcd cannot do is refused before any
+ * connection (the URL's port has no server).
+ */
+static void test_etcd_choice(void)
+{
+	static const char *const urls[] = { "etcd://127.0.0.1:1,127.0.0.1:2",
+					    "redis://127.0.0.1:3",
+					    "redis://127.0.0.1:4" };
+	struct dlock_acquire_opts opts = { .ttl_ms = 1000, .wait_ms = 0 };
+	const struct backend_ops *ops = NULL;
+	struct dlock_lock *lock = NULL;
+	struct dlock_config *cfg;
+	struct dlock_error err;
+	struct dlock *d = NULL;
+
+	cfg = config_with(urls, 1);
+	ok(cfg && backend_for(cfg, &ops, &err) == 0 &&
+	   strcmp(ops->name, "etcd") == 0 && (ops->caps & CAP_FIFO) &&
+	   (ops->caps & CAP_SHARED) && (ops->caps & CAP_LOCK_DELAY) &&
+	   (ops->caps & CAP_MONOTONIC_FENCE) && !(ops->caps & CAP_LIMIT),
+	   "an etcd URL with two endpoints: one etcd cluster, without "
+	   "--limit");
+	ok(cfg && dlock_config_url_count(cfg) == 1 &&
+	   cfg->urls[0].nendpoints == 2, "... one URL listing two endpoints");
+	ok(cfg && dlock_new(cfg, &d, &err) == 0, "a client on it, no I/O");
+	opts.mode = DLOCK_LIMIT;
+	opts.limit = 2;
+	is_int(d ? dlock_acquire(d, "k", &opts, &lock, &err) : 0, DLOCK_EUSAGE,
+	       "--limit on etcd is refused before connecting");
+	opts.mode = DLOCK_EXCLUSIVE;
+	opts.no_fifo = true;
+	is_int(d ? dlock_acquire(d, "k", &opts, &lock, &err) : 0, DLOCK_EUSAGE,
+	       "--no-fifo on etcd is refused before connecting");
+	ok(strstr(err.msg, "oldest key"), "... saying why: %s", err.msg);
+	dlock_free(d);
+	dlock_config_free(cfg);
+	for (size_t n = 2; n <= 3; n++) {
+		cfg = config_with(urls, n);
+		ok(cfg && backend_for(cfg, &ops, &err) == DLOCK_EUSAGE &&
+		   strstr(err.msg, "never a node of a quorum"),
+		   "an etcd URL and %zu more: refused", n - 1);
+		dlock_config_free(cfg);
+	}
+	setenv("DLOCK_URL", "etcd://a:1, b:2,c", 1);
+	cfg = config_with(urls, 0);
+	unsetenv("DLOCK_URL");
+	ok(cfg && dlock_config_url_count(cfg) == 1 &&
+	   cfg->urls[0].nendpoints == 3 && cfg->urls[0].endpoints[2].port ==
+	   2379, "DLOCK_URL's commas list an etcd URL's endpoints");
+	ok(cfg && cfg->prefix_default, "... and no prefix was set");
+	dlock_config_free(cfg);
+}
+
 int main(void)
 {
 	struct dlock_config *cfg = dlock_config_new();
@@ -579,6 +634,7 @@ int main(void)
 	test_lease(a, b);
 	test_checks(cfg, a);
 	test_choice();
+	test_etcd_choice();
 	dlock_free(a);
 	dlock_free(b);
 	dlock_config_free(cfg);

@@ -299,8 +299,9 @@ static void test_messages(void)
 	is_str(err.msg, "unsupported URL 'ftp://h'; use "
 	       "redis://[user[:password]@]host[:port][/db], rediss://..., "
 	       "unix:///path[?db=N], "
-	       "redis+cluster://host[:port],host[:port]... or "
-	       "redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db]",
+	       "redis+cluster://host[:port],host[:port]..., "
+	       "redis+sentinel://[user[:password]@]host[:port],.../SERVICE[/db] "
+	       "or etcd://[user@]host[:port],host[:port]... (etcds:// for TLS)",
 	       "a bad scheme: the whole message");
 	url_parse("redis://h/x", &u, &err);
 	is_str(err.msg, "invalid database number in URL 'redis://h/x': "
@@ -601,6 +602,74 @@ static void test_sentinel(void)
 		  "redis+sentinel://u:***@s1:0/svc");
 }
 
+/* etcd://: the endpoints of one cluster, 2379 unless given. */
+static const struct {
+	const char *text;
+	bool tls;
+	const char *hosts;	/* "h:p,h:p" */
+	const char *user, *password, *display;
+} etcd_good[] = {
+	{ "etcd://e1", false, "e1:2379", NULL, NULL, "etcd://e1:2379" },
+	{ "etcd://e1:1,e2,[::1]:3/", false, "e1:1,e2:2379,::1:3", NULL,
+	  NULL, "etcd://e1:1,e2:2379,[::1]:3" },
+	{ "etcds://root@a:2379,b", true, "a:2379,b:2379", "root", NULL,
+	  "etcds://root@a:2379,b:2379" },
+	{ "etcd://u:p%40w@h", false, "h:2379", "u", "p@w",
+	  "etcd://u:***@h:2379" },
+};
+
+static void endpoints_text(const struct url *u, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < u->nendpoints && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s:%d",
+				      i ? "," : "", u->endpoints[i].host,
+				      u->endpoints[i].port);
+}
+
+static void test_etcd(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(etcd_good); i++) {
+		const char *text = etcd_good[i].text;
+		struct dlock_error err = { 0, "" };
+		char hosts[256];
+		struct url u;
+
+		if (!is_int(url_parse(text, &u, &err), 0, "'%s' is accepted",
+			    text)) {
+			diag("message: %s", err.msg);
+			continue;
+		}
+		ok(u.etcd && !u.sentinel && !u.cluster && u.kind == URL_TCP &&
+		   u.tls == etcd_good[i].tls, "'%s': an etcd URL%s", text,
+		   etcd_good[i].tls ? ", tls" : "");
+		endpoints_text(&u, hosts, sizeof(hosts));
+		is_str(hosts, etcd_good[i].hosts, "'%s': endpoints", text);
+		ok(u.host && u.port == u.endpoints[0].port &&
+		   strcmp(u.host, u.endpoints[0].host) == 0,
+		   "'%s': host and port are the first endpoint's", text);
+		is_str(u.user, etcd_good[i].user, "'%s': user", text);
+		is_str(u.password, etcd_good[i].password, "'%s': password",
+		       text);
+		is_str(u.display, etcd_good[i].display, "'%s': display", text);
+		url_clear(&u);
+		ok(!u.endpoints && !u.nendpoints && !u.etcd,
+		   "'%s': url_clear() empties the endpoints", text);
+	}
+	check_bad("etcd://", "empty endpoint", NULL);
+	check_bad("etcd://a,,b", "empty endpoint", NULL);
+	check_bad("etcd://a,", "empty endpoint", NULL);
+	check_bad("etcd://a:0", "invalid port", NULL);
+	check_bad("etcd://a:70000,b", "invalid port", NULL);
+	check_bad("etcd://a b", "invalid host", NULL);
+	check_bad("etcd://a/locks", "takes no path or query", NULL);
+	check_bad("etcd://a?x=1", "takes no path or query", NULL);
+	check_bad("etcds://u:secret@a:0", "invalid port",
+		  "etcds://u:***@a:0");
+}
+
 int main(void)
 {
 	test_good();
@@ -612,5 +681,6 @@ int main(void)
 	test_host_lengths();
 	test_cluster();
 	test_sentinel();
+	test_etcd();
 	return done_testing();
 }
