@@ -193,7 +193,7 @@ int dlock_doctor_run(const struct dlock_config *cfg, size_t index,
 	return ops->doctor(cfg, index, report, err);
 }
 
-static void holder_clear(struct dlock_holder *h)
+void holder_clear(struct dlock_holder *h)
 {
 	free(h->owner);
 	free(h->host);
@@ -201,6 +201,7 @@ static void holder_clear(struct dlock_holder *h)
 	free(h->command);
 	free(h->token);
 	free(h->mode);
+	memset(h, 0, sizeof(*h));
 }
 
 void dlock_status_free(struct dlock_status *st)

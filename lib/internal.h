@@ -144,4 +144,7 @@ struct dlock_config {
 	bool resolved;
 };
 
+/* Frees what a holder's fields own, for any backend, and zeroes it. */
+void holder_clear(struct dlock_holder *h);
+
 #endif

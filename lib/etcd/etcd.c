@@ -538,7 +538,7 @@ static void fill_busy(const struct backend_lock *impl,
 		if (res->age_ms < -1)
 			res->age_ms = 0;
 	}
-	etcd_holder_clear(&h);
+	holder_clear(&h);
 }
 
 /* Whether the lock is free for us, without a lease: -n's first look. */

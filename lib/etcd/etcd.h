@@ -116,8 +116,6 @@ void etcd_range_dir(struct jbuf *b, const char *dir, size_t dir_len);
 int etcd_holder_from_kv(const struct etcd_kv *kv, size_t dir_len,
 			struct dlock_holder *h);
 
-void etcd_holder_clear(struct dlock_holder *h);
-
 /*
  * Whether a key is a reader's (-s): a dlock value in mode shared. Any
  * other key, etcdctl lock's among them, is a writer's.

@@ -76,17 +76,6 @@ static int holder_of(struct session *s, const struct etcd_kv *kv,
 	return 0;
 }
 
-void etcd_holder_clear(struct dlock_holder *h)
-{
-	free(h->owner);
-	free(h->host);
-	free(h->user);
-	free(h->command);
-	free(h->token);
-	free(h->mode);
-	memset(h, 0, sizeof(*h));
-}
-
 /* The holders among a lock's keys: the leading readers, or the first. */
 static size_t count_holders(const struct etcd_kv *kvs, size_t n)
 {
