@@ -24,6 +24,11 @@ keys() {
 	ectl e1 get --prefix "$1/" --keys-only | grep -c .
 }
 
+# has_keys NAME N: whether lock NAME has N keys now.
+has_keys() {
+	[ "$(keys "$1")" -eq "$2" ]
+}
+
 # revs NAME: the create revisions of lock NAME's keys, oldest first.
 revs() {
 	ectl e1 get --prefix "$1/" -w json | "$PYTHON" -c '
@@ -89,7 +94,7 @@ is "... and leaves no key behind" 1 "$(keys x)"
 "$DLOCK" run -w 20s x -- touch "$TMP/e.ran" 2>"$TMP/x.err" &
 W=$!
 track "$W"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix x/ --keys-only | grep -c .) -eq 2 ]" ||
+wait_until 20 has_keys x 2 ||
 	not_ok "dlock run -w did not queue behind etcdctl lock"
 [ ! -e "$TMP/e.ran" ] && ok "dlock run -w waits while etcdctl lock holds" ||
 	not_ok "dlock run -w waits while etcdctl lock holds"
@@ -107,7 +112,7 @@ ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_CPORT_e1" lock y -- \
 	touch "$TMP/y.got" >/dev/null 2>&1 &
 ETCDCTL=$!
 track "$ETCDCTL"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix y/ --keys-only | grep -c .) -eq 2 ]" ||
+wait_until 20 has_keys y 2 ||
 	not_ok "etcdctl lock did not queue behind dlock"
 [ ! -e "$TMP/y.got" ] && ok "dlock holding: etcdctl lock waits" ||
 	not_ok "dlock holding: etcdctl lock waits"
@@ -127,7 +132,7 @@ for i in 1 2 3 4 5 6; do
 		2>"$TMP/f.$i.err" &
 	eval "F_$i=$!"
 	track "$!"
-	wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix f/ --keys-only | grep -c .) -eq $((i + 1)) ]" ||
+	wait_until 20 has_keys f $((i + 1)) ||
 		not_ok "waiter $i did not join the queue"
 done
 touch "$TMP/release.f"
@@ -148,7 +153,7 @@ rm -f "$TMP/e.late"
 	2>"$TMP/e.late.err" &
 WL=$!
 track "$WL"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix e/ --keys-only | grep -c .) -eq 2 ]" ||
+wait_until 20 has_keys e 2 ||
 	not_ok "the waiter did not queue"
 queued=$(ectl e1 get --prefix e/ --keys-only | grep . | tail -n 1)
 # Three of its 2 s leases: still queued then, it kept its lease alive.
@@ -171,12 +176,12 @@ hold w
 "$DLOCK" run -w 60s --ttl 2s --lock-delay 0 w -- touch "$TMP/w.1" 2>"$TMP/w1.err" &
 W1=$!
 track "$W1"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix w/ --keys-only | grep -c .) -eq 2 ]" ||
+wait_until 20 has_keys w 2 ||
 	not_ok "waiter 1 did not queue"
 "$DLOCK" run -w 60s w -- touch "$TMP/w.2" 2>"$TMP/w2.err" &
 W2=$!
 track "$W2"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix w/ --keys-only | grep -c .) -eq 3 ]" ||
+wait_until 20 has_keys w 3 ||
 	not_ok "waiter 2 did not queue"
 kill -9 "$W1"
 wait "$W1" 2>/dev/null
@@ -184,7 +189,7 @@ touch "$TMP/release.w"
 wait_exit 30 "$W2"
 is "the waiter behind one killed with -9 runs once its lease ends" \
 	"0 yes no" "$WAIT_STATUS $([ -e "$TMP/w.2" ] && echo yes) $([ -e "$TMP/w.1" ] && echo yes || echo no)"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix w/ --keys-only | grep -c .) -eq 0 ]"
+wait_until 20 has_keys w 0
 is "... and the killed waiter's key is gone" 0 "$(keys w)"
 
 # --- shared locks ---------------------------------------------------------------
@@ -199,7 +204,7 @@ ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$ETCD_CPORT_e1" lock sh -- \
 	touch "$TMP/sh.e" >/dev/null 2>&1 &
 SW=$!
 track "$SW"
-wait_until 20 sh -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:$ETCD_CPORT_e1 get --prefix sh/ --keys-only | grep -c .) -eq 2 ]" ||
+wait_until 20 has_keys sh 2 ||
 	not_ok "etcdctl lock did not queue behind the reader"
 [ ! -e "$TMP/sh.e" ] && ok "etcdctl lock waits for a dlock reader" ||
 	not_ok "etcdctl lock waits for a dlock reader"
