@@ -24,7 +24,7 @@ struct etcd_client {
 	char *token;
 	int last_code;
 	char last_msg[256];	/* etcd's own words with last_code */
-	bool answered;		/* by any endpoint, ever */
+	bool reached;		/* any endpoint, ever */
 };
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -113,9 +113,9 @@ void etcd_client_free(struct etcd_client *c)
 	free(c);
 }
 
-bool etcd_client_answered(const struct etcd_client *c)
+bool etcd_client_reached(const struct etcd_client *c)
 {
-	return c->answered;
+	return c->reached;
 }
 
 int etcd_last_code(const struct etcd_client *c)
@@ -192,7 +192,7 @@ static int exchange(struct etcd_client *c, const char *method,
 			rc = http_read(c->conn, r, false, deadline, cancel_fd,
 				       &got, err);
 		if (!rc) {
-			c->answered = true;
+			c->reached = true;
 			if (http_stale(c->conn)) {
 				http_close(c->conn);
 				c->conn = NULL;
@@ -202,9 +202,11 @@ static int exchange(struct etcd_client *c, const char *method,
 		http_close(c->conn);
 		c->conn = NULL;
 		/* A silent server is no stale connection: on to the next. */
-		if (rc == DLOCK_ETIMEDOUT)
+		if (rc == DLOCK_ETIMEDOUT) {
+			c->reached = true;
 			return set_error(err, DLOCK_ECONN, "%s did not answer "
 					 "%s in time", name_of(c), path);
+		}
 		if (rc == DLOCK_ECONN && reused && !got && attempt == 0)
 			continue;
 		return rc;
@@ -238,12 +240,14 @@ static int stream_exchange(struct etcd_client *c, const char *path,
 		rc = http_read(conn, r, true, deadline, cancel_fd, &got, err);
 	if (rc) {
 		http_close(conn);
-		if (rc == DLOCK_ETIMEDOUT)
+		if (rc == DLOCK_ETIMEDOUT) {
+			c->reached = true;
 			rc = set_error(err, DLOCK_ECONN, "%s did not answer "
 				       "%s in time", name_of(c), path);
+		}
 		return rc;
 	}
-	c->answered = true;
+	c->reached = true;
 	*out = conn;
 	return 0;
 }

@@ -149,10 +149,10 @@ static int etcd_connect(struct session *s, struct dlock_error *err)
 	return rc;
 }
 
-/* A member that said "no leader" was reached: an election is waited out. */
+/* A member that said "no leader", or kept us waiting, was reached. */
 static bool etcd_reached(const struct session *s)
 {
-	return s->reached || etcd_client_answered(s->client);
+	return s->reached || etcd_client_reached(s->client);
 }
 
 int etcd_lock_dir(const struct session *s, const char *name, char **dir,

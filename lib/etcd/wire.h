@@ -166,11 +166,13 @@ enum {
 int etcd_last_code(const struct etcd_client *c);
 
 /*
- * Whether an endpoint has answered c at least once since
- * etcd_client_new(): any whole HTTP answer, a refusal ("no leader") too.
- * The cluster was reached, so a failure may be waited out.
+ * Whether a member has been reached since etcd_client_new(): it sent a
+ * whole HTTP answer, a refusal ("no leader") too, or it took a request
+ * and did not answer in time, as a follower does while the members elect
+ * a leader. The cluster exists, so a failure may be waited out. Nothing
+ * listening, a closed connection or a TLS mismatch reaches nobody.
  */
-bool etcd_client_answered(const struct etcd_client *c);
+bool etcd_client_reached(const struct etcd_client *c);
 
 /* The endpoint that answered last, for messages ("h1:2379"). */
 const char *etcd_endpoint_name(const struct etcd_client *c);

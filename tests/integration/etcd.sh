@@ -292,6 +292,23 @@ is "etcd frozen for longer than the lease: the holder exits 75" 75 "$status"
 like "... and says it lost the lock" "$(cat "$TMP/holder.fz.err")" \
 	"lost lock 'fz'"
 
+# A member that takes the request and does not answer (frozen here; in an
+# election, a follower whose leader died) is a cluster that exists: a new
+# contender waits it out, as one waits for the lock, instead of giving up
+# with 69 (which nothing listening there gets at once).
+kill -STOP "$ETCD_PID_e1"
+rm -f "$TMP/fz2.ran"
+"$DLOCK" run --verbose --connect-timeout 1s fz2 -- touch "$TMP/fz2.ran" \
+	2>"$TMP/fz2.err" &
+W=$!
+track "$W"
+wait_until 30 grep -q "retrying" "$TMP/fz2.err"
+is "a member that does not answer a new contender: it retries" 0 "$?"
+kill -CONT "$ETCD_PID_e1"
+wait_exit 30 "$W"
+is "... and runs once etcd answers" "0 yes" \
+	"$WAIT_STATUS $([ -e "$TMP/fz2.ran" ] && echo yes)"
+
 # --- authentication ------------------------------------------------------------
 
 start_etcd a1

@@ -372,7 +372,7 @@ static void test_refusals(void)
 	is_int(call(c, "/v3/auth/status", 2000, -1, &r, &err), DLOCK_ESERVER,
 	       "a path the server lacks");
 	ok(strstr(err.msg, "404"), "%s", err.msg);
-	ok(etcd_client_answered(c), "a refusal is an answer");
+	ok(etcd_client_reached(c), "a refusal is an answer");
 	is_int(call(c, "/v3/kv/put", 2000, -1, &r, &err), DLOCK_ESERVER,
 	       "a server that does not speak HTTP");
 	ok(strstr(err.msg, "etcd client URL"), "%s", err.msg);
@@ -418,16 +418,16 @@ static void test_failover(void)
 	ports[1] = a.port;
 	ports[2] = b.port;
 	c = client(&ports[0], 1, NULL, NULL);
-	ok(!etcd_client_answered(c), "a new client: not answered");
+	ok(!etcd_client_reached(c), "a new client: not reached");
 	is_int(call(c, "/v3/kv/put", 300, -1, &r, &err), DLOCK_ECONN,
 	       "a closed port");
-	ok(!etcd_client_answered(c), "is no answer");
+	ok(!etcd_client_reached(c), "is no answer");
 	etcd_client_free(c);
 	c = client(ports, 3, NULL, NULL);
 	is_int(call(c, "/v3/kv/put", 5000, -1, &r, &err), 0,
 	       "past a closed port and a member without a leader (%s)",
 	       err.msg);
-	ok(etcd_client_answered(c), "answered");
+	ok(etcd_client_reached(c), "reached by an answer");
 	json_free(r);
 	snprintf(name, sizeof(name), "127.0.0.1:%d", b.port);
 	is_str(etcd_endpoint_name(c), name, "the third endpoint answered");
@@ -439,10 +439,10 @@ static void test_failover(void)
 	ports[0] = a.port;
 	ports[1] = b.port;
 	c = client(ports, 2, NULL, NULL);
-	ok(!etcd_client_answered(c), "a new client again");
+	ok(!etcd_client_reached(c), "a new client again");
 	is_int(etcd_watch_open(c, "k", 1, 0, now_ms() + 5000, &w, &err), 0,
 	       "a watch past a stream's own 'no leader' error (%s)", err.msg);
-	ok(etcd_client_answered(c), "answered by a watch");
+	ok(etcd_client_reached(c), "reached by a watch");
 	is_str(etcd_endpoint_name(c), name, "on the second endpoint");
 	etcd_watch_close(w);
 	etcd_client_free(c);
@@ -456,6 +456,8 @@ static void test_failover(void)
 	ok(strstr(err.msg, "127.0.0.1:"), "the message names one: %s",
 	   err.msg);
 	is_int(accepts(&s), 1, "the silent one was tried");
+	ok(etcd_client_reached(c), "a member that kept the request reached "
+	   "(an election is waited out)");
 	etcd_client_free(c);
 	fake_stop(&a);
 	fake_stop(&b);
