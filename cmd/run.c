@@ -453,6 +453,8 @@ static int run_locked(const struct cmd_opts *o, struct dlock *d,
 	status = supervise(&s);
 	status = status < 0 ? EXIT_INTERNAL : status_of(status);
 out_release:
+	/* So that it dies while the release is in flight, not after. */
+	dlock_child_dismiss(child);
 	dlock_lease_stop(s.lease);
 	dlock_env_free(env);
 	/* The next holder is waiting: release before tidying up. */
