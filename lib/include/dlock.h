@@ -406,6 +406,14 @@ int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		      struct dlock_lease **out, struct dlock_error *err);
 
 /*
+ * How long dlock_lease_start() may wait, in ms from now: the thread's
+ * first request (a watch of the connection, before any renewal) is due
+ * then, so a command that ends sooner needs no thread at all. 0: start
+ * it now. Thread-safe.
+ */
+int dlock_lease_start_in(const struct dlock_lock *lock);
+
+/*
  * A descriptor that becomes readable once the lease is lost, for poll(2).
  */
 int dlock_lease_fd(const struct dlock_lease *lease);
