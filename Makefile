@@ -28,6 +28,14 @@ HIREDIS_CFLAGS = $(eval HIREDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags \
 	hiredis 2>/dev/null))$(HIREDIS_CFLAGS)
 HIREDIS_LIBS = $(eval HIREDIS_LIBS := $(shell $(PKG_CONFIG) --libs hiredis \
 	2>/dev/null || echo -lhiredis))$(HIREDIS_LIBS)
+# hiredis is linked statically (Debian's libhiredis-dev ships libhiredis.a):
+# one shared object fewer for the dynamic loader to find, map and relocate
+# at every start, which a short "dlock run" pays in full. HIREDIS_STATIC=0
+# links libhiredis.so instead, for a system without the archive, or to
+# have hiredis updates reach dlock without a rebuild.
+HIREDIS_STATIC ?= 1
+HIREDIS_LINK = $(if $(filter 1,$(HIREDIS_STATIC)),$(patsubst \
+	-lhiredis,-l:libhiredis.a,$(HIREDIS_LIBS)),$(HIREDIS_LIBS))
 
 WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wvla -fno-common
@@ -40,7 +48,7 @@ OPT ?= -O2
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) -g $(WARNINGS) $(SAN_FLAGS) \
 	$(HIREDIS_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS = $(HIREDIS_LIBS) -lpthread
+LIBS = $(HIREDIS_LINK) -lpthread
 
 LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 CMD_SRC = $(wildcard cmd/*.c)

@@ -303,8 +303,12 @@ static int take_signal(int sfd)
 
 struct supervision {
 	const struct cmd_opts *opts;
+	struct dlock *d;
+	struct dlock_lock *lock;
+	const struct dlock_lease_opts *lease_opts;
 	struct dlock_child *child;
 	struct dlock_lease *lease;
+	int64_t lease_at;	/* when to start the lease; INT64_MAX: never */
 	int sfd;
 	bool lost;
 	int64_t kill_at;	/* CLOCK_MONOTONIC ms of the SIGKILL, once lost */
@@ -316,6 +320,35 @@ static int64_t monotonic_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A poll(2) timeout that ends at CLOCK_MONOTONIC ms at. */
+static int timeout_until(int64_t at)
+{
+	int64_t left = at - monotonic_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+/*
+ * Starts the renewal thread, which a command that ends before it is due
+ * never needed; the lease is counted from the take all the same. If it
+ * cannot start, the command must not run on unrenewed: returns false
+ * once its group is killed and the command reaped.
+ */
+static bool start_lease(struct supervision *s)
+{
+	struct dlock_error err;
+	int status;
+
+	s->lease_at = INT64_MAX;
+	if (!dlock_lease_start(s->d, s->lock, s->lease_opts, &s->lease, &err))
+		return true;
+	errorf("%s; killing the command", err.msg);
+	dlock_child_signal_group(s->child, SIGKILL);
+	while (!dlock_child_poll(s->child, &status))
+		poll(NULL, 0, 10);
+	return false;
 }
 
 static void on_lease_lost(struct supervision *s)
@@ -360,24 +393,27 @@ static int supervise(struct supervision *s)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = s->sfd, .events = POLLIN },
-		{ .fd = s->lease ? dlock_lease_fd(s->lease) : -1,
-		  .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
 	};
 	int status;
 
 	for (;;) {
 		int timeout = -1, sig;
 
-		if (s->lost) {
-			int64_t left = s->kill_at - monotonic_ms();
-
-			timeout = left > 0 ? (int)left : 0;
-		}
+		if (s->lost)
+			timeout = timeout_until(s->kill_at);
+		else if (s->lease_at != INT64_MAX)
+			timeout = timeout_until(s->lease_at);
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			/* Unsupervised, the command must not outlive us. */
 			errorf("poll: %s; killing the command", strerror(errno));
 			dlock_child_signal_group(s->child, SIGKILL);
 			return -1;
+		}
+		if (s->lease_at != INT64_MAX && monotonic_ms() >= s->lease_at) {
+			if (!start_lease(s))
+				return -1;
+			pfd[1].fd = dlock_lease_fd(s->lease);
 		}
 		if (s->lost && monotonic_ms() >= s->kill_at) {
 			dlock_child_signal_group(s->child, SIGKILL);
@@ -410,10 +446,13 @@ static int run_locked(const struct cmd_opts *o, struct dlock *d,
 		      struct dlock_lock *lock, struct dlock_child *child,
 		      int sfd, const sigset_t *run_set)
 {
-	struct supervision s = { .opts = o, .child = child, .sfd = sfd };
 	struct dlock_lease_opts lopts = {
 		.max_hold_ms = o->max_hold_ms,
 		.log = o->verbose ? verbose_log : NULL,
+	};
+	struct supervision s = {
+		.opts = o, .d = d, .lock = lock, .lease_opts = &lopts,
+		.child = child, .lease_at = INT64_MAX, .sfd = sfd,
 	};
 	struct dlock_error err;
 	char **env = NULL;
@@ -437,22 +476,18 @@ static int run_locked(const struct cmd_opts *o, struct dlock *d,
 		goto out_release;
 	}
 	/*
-	 * The renewal thread starts once the command runs: the lease is
-	 * counted from the take, the first renewal is ttl/3 away, and the
-	 * command's vfork and exec did not wait for a thread to be made.
+	 * The renewal thread starts once the command runs, and only when
+	 * the lease has work for it: the command's vfork and exec did not
+	 * wait for a thread to be made, and a command that ends within
+	 * dlock_lease_start_in() needs none at all.
 	 */
-	if (!dlock_lock_is_reentrant(lock) &&
-	    dlock_lease_start(d, lock, &lopts, &s.lease, &err)) {
-		errorf("%s; killing the command", err.msg);
-		dlock_child_signal_group(child, SIGKILL);
-		while (!dlock_child_poll(child, &status))
-			poll(NULL, 0, 10);
-		status = EXIT_INTERNAL;
-		goto out_release;
-	}
+	if (!dlock_lock_is_reentrant(lock))
+		s.lease_at = monotonic_ms() + dlock_lease_start_in(lock);
 	status = supervise(&s);
 	status = status < 0 ? EXIT_INTERNAL : status_of(status);
 out_release:
+	/* So that it dies while the release is in flight, not after. */
+	dlock_child_dismiss(child);
 	dlock_lease_stop(s.lease);
 	dlock_env_free(env);
 	/* The next holder is waiting: release before tidying up. */

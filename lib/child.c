@@ -26,6 +26,7 @@ struct dlock_child {
 	int tty_fd;	/* our controlling terminal when we own it, else -1 */
 	pid_t guard_pid;
 	int guard_fd;	/* the guard's lifeline: it sees EOF when we die */
+	bool dismissed;	/* the guard was sent SIGKILL, not yet reaped */
 };
 
 static bool is_lock_var(const char *entry)
@@ -323,13 +324,21 @@ int dlock_child_poll(struct dlock_child *c, int *status)
 	}
 }
 
+void dlock_child_dismiss(struct dlock_child *c)
+{
+	/* Killed before its lifeline closes, so it does nothing. */
+	if (c && c->guard_pid > 0 && !c->dismissed) {
+		kill(c->guard_pid, SIGKILL);
+		c->dismissed = true;
+	}
+}
+
 void dlock_child_free(struct dlock_child *c)
 {
 	if (!c)
 		return;
+	dlock_child_dismiss(c);
 	if (c->guard_pid > 0) {
-		/* Dismissed before its lifeline closes, so it does nothing. */
-		kill(c->guard_pid, SIGKILL);
 		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		close(c->guard_fd);

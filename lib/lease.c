@@ -33,7 +33,9 @@
 #define RETRY_MAX_MS 100
 /*
  * The server's connection is watched from this long after the lease
- * starts; a restart sooner is found by the first renewal instead.
+ * starts; a restart sooner is found by the first renewal instead. Until
+ * then the thread has nothing to do, so it need not exist yet
+ * (dlock_lease_start_in()).
  */
 #define WATCH_DELAY_MS 100
 /* Under --verbose, a failing renewal is told this often at most. */
@@ -315,7 +317,6 @@ static void *lease_main(void *arg)
 {
 	struct dlock_lease *ls = arg;
 	struct dlock_lock *l = ls->lock;
-	int64_t now = now_ms();
 	struct renewal rn = {
 		.interval = l->ttl_ms / 3,
 		.retry = RETRY_MIN_MS,
@@ -325,8 +326,8 @@ static void *lease_main(void *arg)
 		 * that a short command ends before any renewal, costing
 		 * the server nothing but its release.
 		 */
-		.next = l->granted ? now + (l->lease_end - now) / 3 :
-			l->acquired_at + l->ttl_ms / 3,
+		.next = l->acquired_at + (l->granted ?
+			(l->lease_end - l->acquired_at) / 3 : l->ttl_ms / 3),
 		.hold_end = ls->opts.max_hold_ms > 0 ?
 			    l->acquired_at + ls->opts.max_hold_ms :
 			    NO_DEADLINE,
@@ -339,9 +340,9 @@ static void *lease_main(void *arg)
 	/*
 	 * A command that ends this soon never pays for the watch's first
 	 * request, which its end would cut short, and the release then
-	 * reconnect.
+	 * reconnect. Started late (dlock_lease_start_in()), we do not wait.
 	 */
-	if (wait_event(ls, &rn, now + WATCH_DELAY_MS) == WAKE_STOP)
+	if (wait_event(ls, &rn, l->acquired_at + WATCH_DELAY_MS) == WAKE_STOP)
 		return NULL;
 	rc = watch_server(ls, &rn, &restarted);
 	if (rc == DLOCK_ECANCELED)
@@ -362,6 +363,13 @@ static void *lease_main(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+int dlock_lease_start_in(const struct dlock_lock *lock)
+{
+	int64_t left = lock->acquired_at + WATCH_DELAY_MS - now_ms();
+
+	return left > 0 ? (int)left : 0;
 }
 
 int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,

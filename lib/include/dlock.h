@@ -406,6 +406,14 @@ int dlock_lease_start(struct dlock *d, struct dlock_lock *lock,
 		      struct dlock_lease **out, struct dlock_error *err);
 
 /*
+ * How long dlock_lease_start() may wait, in ms from now: the thread's
+ * first request (a watch of the connection, before any renewal) is due
+ * then, so a command that ends sooner needs no thread at all. 0: start
+ * it now. Thread-safe.
+ */
+int dlock_lease_start_in(const struct dlock_lock *lock);
+
+/*
  * A descriptor that becomes readable once the lease is lost, for poll(2).
  */
 int dlock_lease_fd(const struct dlock_lease *lease);
@@ -480,9 +488,18 @@ bool dlock_child_group_alive(const struct dlock_child *child);
 int dlock_child_poll(struct dlock_child *child, int *status);
 
 /*
- * Frees the child record and dismisses the guard that would kill the
- * command's process group if dlock died. Call once the command has ended,
- * or when none was spawned. NULL is allowed.
+ * Dismisses the guard, which then never kills the command's process group:
+ * call once the command has ended (after a loss, once its group is dead),
+ * so that the guard dies while the lock is being released, and
+ * dlock_child_free() only reaps it. NULL is allowed.
+ */
+void dlock_child_dismiss(struct dlock_child *child);
+
+/*
+ * Frees the child record, dismisses the guard that would kill the
+ * command's process group if dlock died (unless dlock_child_dismiss() has)
+ * and reaps it. Call once the command has ended, or when none was
+ * spawned. NULL is allowed.
  */
 void dlock_child_free(struct dlock_child *child);
 
