@@ -16,7 +16,7 @@
 set -u
 
 BUILD_PKGS="gcc make pkg-config libhiredis-dev libssl-dev"
-TEST_PKGS="redis-server redis-tools redis-sentinel procps python3 man-db openssl"
+TEST_PKGS="redis-server redis-tools redis-sentinel procps python3 man-db openssl etcd-server etcd-client"
 root=${DLOCK_DEPS_SYSROOT:-}
 
 missing_build() {
@@ -39,6 +39,8 @@ missing_test() {
 	command -v python3 >/dev/null 2>&1 || echo python3
 	command -v man >/dev/null 2>&1 || echo man-db
 	command -v openssl >/dev/null 2>&1 || echo openssl
+	command -v etcd >/dev/null 2>&1 || echo etcd-server
+	command -v etcdctl >/dev/null 2>&1 || echo etcd-client
 }
 
 # missing WHAT: the missing packages for WHAT, on one line.
