@@ -505,6 +505,22 @@ static const struct json *txn_range(const struct json *r, size_t i)
 			"response_range");
 }
 
+/* The lock's keys in a txn's answer number i, as etcd_parse_kvs(). */
+static ssize_t txn_kvs(const struct json *r, size_t i,
+		       const struct backend_lock *impl, struct etcd_kv **out)
+{
+	return etcd_parse_kvs(txn_range(r, i), impl->dir, impl->dir_len, out);
+}
+
+/* The two reads every look at the lock starts with: our key, the first. */
+static void range_own_and_first(struct jbuf *b,
+				const struct backend_lock *impl)
+{
+	range_key(b, impl);
+	jbuf_raw(b, ",");
+	range_first(b, impl);
+}
+
 /* Says who holds the lock, from its first key. */
 static void fill_busy(const struct backend_lock *impl,
 		      const struct etcd_kv *first, struct try_result *res)
@@ -607,9 +623,7 @@ static int create_key(struct session *s, struct dlock_lock *lock,
 	jbuf_printf(&b, ",\"lease\":\"%lld\"}},", (long long)impl->lease);
 	range_first(&b, impl);
 	jbuf_raw(&b, "],\"failure\":[");
-	range_key(&b, impl);
-	jbuf_raw(&b, ",");
-	range_first(&b, impl);
+	range_own_and_first(&b, impl);
 	jbuf_raw(&b, "]}");
 	rc = etcd_post(s, "/v3/kv/txn", &b, etcd_deadline(s), -1, &r, err);
 	if (rc)
@@ -617,15 +631,12 @@ static int create_key(struct session *s, struct dlock_lock *lock,
 	if (json_true(json_get(r, "succeeded"))) {
 		if (!json_int64(json_path(r, "header.revision"), &impl->rev))
 			impl->rev = 0;
-		n = etcd_parse_kvs(txn_range(r, 1), impl->dir, impl->dir_len,
-				   &kvs);
+		n = txn_kvs(r, 1, impl, &kvs);
 	} else {
 		/* Ours from an earlier try of this very lease. */
-		m = etcd_parse_kvs(txn_range(r, 0), impl->dir, impl->dir_len,
-				   &own);
+		m = txn_kvs(r, 0, impl, &own);
 		impl->rev = m == 1 ? own[0].create_rev : 0;
-		n = etcd_parse_kvs(txn_range(r, 1), impl->dir, impl->dir_len,
-				   &kvs);
+		n = txn_kvs(r, 1, impl, &kvs);
 	}
 	json_free(r);
 	etcd_kvs_free(own, m > 0 ? (size_t)m : 0);
@@ -689,9 +700,7 @@ static int look(struct session *s, struct dlock_lock *lock, bool want_place,
 
 	jbuf_init(&b);
 	jbuf_raw(&b, "{\"success\":[");
-	range_key(&b, impl);
-	jbuf_raw(&b, ",");
-	range_first(&b, impl);
+	range_own_and_first(&b, impl);
 	if (shared) {
 		range_before(&b, impl, true, false);
 	} else {
@@ -703,19 +712,14 @@ static int look(struct session *s, struct dlock_lock *lock, bool want_place,
 	rc = etcd_post(s, "/v3/kv/txn", &b, etcd_deadline(s), -1, &r, err);
 	if (rc)
 		return rc;
-	n_own = etcd_parse_kvs(txn_range(r, 0), impl->dir, impl->dir_len,
-			       &own);
-	n_head = etcd_parse_kvs(txn_range(r, 1), impl->dir, impl->dir_len,
-				&head);
+	n_own = txn_kvs(r, 0, impl, &own);
+	n_head = txn_kvs(r, 1, impl, &head);
 	if (shared)
-		n_before = etcd_parse_kvs(txn_range(r, 2), impl->dir,
-					  impl->dir_len, &before);
+		n_before = txn_kvs(r, 2, impl, &before);
 	else
-		n_ahead = etcd_parse_kvs(txn_range(r, 2), impl->dir,
-					 impl->dir_len, &ahead);
+		n_ahead = txn_kvs(r, 2, impl, &ahead);
 	if (!shared && want_place)
-		n_before = etcd_parse_kvs(txn_range(r, 3), impl->dir,
-					  impl->dir_len, &before);
+		n_before = txn_kvs(r, 3, impl, &before);
 	if (!json_int64(json_path(r, "header.revision"), &impl->ahead_seen))
 		n_own = -1;
 	json_free(r);
@@ -990,17 +994,13 @@ static int etcd_held_by(struct session *s, const struct dlock_lock *lock,
 					 (unsigned long long)lease);
 	jbuf_init(&b);
 	jbuf_raw(&b, "{\"success\":[");
-	range_key(&b, &probe);
-	jbuf_raw(&b, ",");
-	range_first(&b, &probe);
+	range_own_and_first(&b, &probe);
 	jbuf_raw(&b, "]}");
 	rc = etcd_post(s, "/v3/kv/txn", &b, etcd_deadline(s), -1, &r, err);
 	if (rc)
 		return rc;
-	n_own = etcd_parse_kvs(txn_range(r, 0), impl->dir, impl->dir_len,
-			       &own);
-	n_head = etcd_parse_kvs(txn_range(r, 1), impl->dir, impl->dir_len,
-				&head);
+	n_own = txn_kvs(r, 0, impl, &own);
+	n_head = txn_kvs(r, 1, impl, &head);
 	json_free(r);
 	if (n_own < 0 || n_head < 0)
 		rc = bad_reply(s, "a look at the lock's keys", err);
