@@ -154,8 +154,17 @@ static int run_then_wait(struct conn *c, const char *verb, const char *first,
 	wait_ms = left < 0 ? 1000 : left - left / 4 - 110;
 	snprintf(timeout, sizeof(timeout), "%d", wait_ms > 0 ? wait_ms : 1);
 	rc = conn_pipeline(c, deadline, 2, argcs, argvs, r, err);
-	if (rc)
-		return rc;
+	if (rc) {
+		/*
+		 * Said first, as the reason most likely: WAIT holds the
+		 * answer back until replicas confirm or its time-out ends.
+		 */
+		char cause[DLOCK_ERRMSG_MAX];
+
+		snprintf(cause, sizeof(cause), "%s", err->msg);
+		return set_error(err, rc, "waiting for replicas to confirm "
+				 "(WAIT %ld %s): %s", replicas, timeout, cause);
+	}
 	*reply = r[0];
 	*wait_reply = r[1];
 	return 0;
