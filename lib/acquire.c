@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,17 +170,12 @@ static int kind_mismatch(const struct dlock_lock *l, const struct try_result *r,
 static void holder_meta_init(struct holder_meta *m,
 			     const struct dlock_acquire_opts *opts)
 {
-	struct passwd pwd, *pw = NULL;
-	char buf[1024];
-
 	if (gethostname(m->host, sizeof(m->host) - 1) < 0)
 		snprintf(m->host, sizeof(m->host), "unknown");
 	m->host[sizeof(m->host) - 1] = '\0';
 	snprintf(m->pid, sizeof(m->pid), "%ld",
 		 opts->holder_pid ? opts->holder_pid : (long)getpid());
-	if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) != 0)
-		pw = NULL;
-	snprintf(m->user, sizeof(m->user), "%s", pw ? pw->pw_name : "?");
+	user_name(m->user, sizeof(m->user));
 	snprintf(m->command, sizeof(m->command), "%s",
 		 opts->command_line ? opts->command_line : "");
 	m->keeps_alive = opts->keeps_alive;

@@ -36,6 +36,21 @@ void free_secret(char *s);
 /* Fills buf with 2*len+1 bytes: len random bytes in hex. */
 int random_hex(char *buf, size_t len, struct dlock_error *err);
 
+/*
+ * The name of the effective user, for holder details: "?" when it has
+ * none. The first look is /etc/passwd itself, because NSS costs a fresh
+ * process about 100 us (nsswitch.conf, nscd's socket, then the same
+ * file), a twentieth of a whole dlock run; users only NSS knows (LDAP,
+ * sssd) still come from NSS.
+ */
+void user_name(char *buf, size_t size);
+
+/*
+ * Whether the passwd(5) file at path names uid before any NIS compat
+ * entry, with the first such name, fitting size, in buf.
+ */
+bool passwd_name(const char *path, unsigned long uid, char *buf, size_t size);
+
 /* ---- URLs ---- */
 
 enum url_kind { URL_TCP, URL_UNIX };

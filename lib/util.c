@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -107,4 +109,52 @@ const char *dlock_strerror(int code)
 		return "out of memory";
 	}
 	return "unknown error";
+}
+
+bool passwd_name(const char *path, unsigned long uid, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *end;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *name = line, *uid_field;
+		unsigned long u;
+
+		/* NIS compat entries: which user they bring in is NSS's say. */
+		if (line[0] == '+' || line[0] == '-')
+			break;
+		uid_field = strchr(line, ':');
+		if (uid_field)
+			uid_field = strchr(uid_field + 1, ':');
+		if (!uid_field || uid_field[1] < '0' || uid_field[1] > '9')
+			continue;
+		errno = 0;
+		u = strtoul(uid_field + 1, &end, 10);
+		if (errno || *end != ':' || u != uid || name[0] == ':')
+			continue;
+		*strchr(name, ':') = '\0';
+		found = strlen(name) < size;
+		if (found)
+			memcpy(buf, name, strlen(name) + 1);
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+void user_name(char *buf, size_t size)
+{
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[1024];
+
+	if (passwd_name("/etc/passwd", (unsigned long)geteuid(), buf, size))
+		return;
+	if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
+		pw = NULL;
+	snprintf(buf, size, "%s", pw ? pw->pw_name : "?");
 }

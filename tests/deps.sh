@@ -16,7 +16,7 @@
 set -u
 
 BUILD_PKGS="gcc make pkg-config libhiredis-dev libssl-dev"
-TEST_PKGS="redis-server redis-tools redis-sentinel procps python3 man-db openssl etcd-server etcd-client"
+TEST_PKGS="redis-server redis-tools redis-sentinel procps python3 man-db openssl etcd-server etcd-client valgrind"
 root=${DLOCK_DEPS_SYSROOT:-}
 
 missing_build() {
@@ -41,6 +41,7 @@ missing_test() {
 	command -v openssl >/dev/null 2>&1 || echo openssl
 	command -v etcd >/dev/null 2>&1 || echo etcd-server
 	command -v etcdctl >/dev/null 2>&1 || echo etcd-client
+	command -v valgrind >/dev/null 2>&1 || echo valgrind
 }
 
 # missing WHAT: the missing packages for WHAT, on one line.

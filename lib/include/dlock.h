@@ -448,8 +448,8 @@ void dlock_env_free(char **env);
  * Starts the guard for a command yet to run: a small process that leads
  * the process group the command will run in and, should dlock die, kills
  * that whole group. Call before the lock is taken, with every signal dlock
- * handles blocked, so that its fork costs nothing once the lock is held
- * (and happens while dlock has one thread). Returns 0 with *out, or an
+ * handles blocked, so that starting it costs nothing once the lock is
+ * held (and happens while dlock has one thread). Returns 0 with *out, or an
  * error. Free with dlock_child_free(), whether or not a command ran.
  */
 int dlock_child_prepare(struct dlock_child **out, struct dlock_error *err);

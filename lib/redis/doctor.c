@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,8 +457,7 @@ struct probe {
 static int probe_init(struct probe *p, const char *prefix,
 		      struct dlock_error *err)
 {
-	struct passwd pwd, *pw = NULL;
-	char hex[2 * PROBE_BYTES + 1], buf[1024];
+	char hex[2 * PROBE_BYTES + 1];
 	int rc;
 
 	/* Every field, keeps_alive too: the probe lives on the stack. */
@@ -474,10 +472,7 @@ static int probe_init(struct probe *p, const char *prefix,
 		snprintf(p->meta.host, sizeof(p->meta.host), "unknown");
 	p->meta.host[sizeof(p->meta.host) - 1] = '\0';
 	snprintf(p->meta.pid, sizeof(p->meta.pid), "%ld", (long)getpid());
-	if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) != 0)
-		pw = NULL;
-	snprintf(p->meta.user, sizeof(p->meta.user), "%s",
-		 pw ? pw->pw_name : "?");
+	user_name(p->meta.user, sizeof(p->meta.user));
 	snprintf(p->meta.command, sizeof(p->meta.command), "dlock doctor");
 	return redis_keys_init(&p->keys, prefix, p->name, p->owner, err);
 }

@@ -94,26 +94,33 @@ print("| %s | %s | %s | %s | %s | %s |" % (fig, v(f), v(d), ratio, v(e), v(p)))
 PY
 }
 
-# The median of each tool in a hyperfine JSON export, in ms, in tool order.
+# The median of each tool in a hyperfine or alternate.py JSON export, in
+# ms, in tool order.
 medians() {
 	# shellcheck disable=SC2086 # one argument a tool
 	python3 - "$1" $tools <<'PY'
 import json, sys
-r = {x["command"]: x["median"] * 1e3 for x in json.load(open(sys.argv[1]))["results"]}
+j = json.load(open(sys.argv[1]))
+if "results" in j:	# hyperfine's
+    r = {x["command"]: x["median"] * 1e3 for x in j["results"]}
+else:			# alternate.py's
+    r = {n: x["median"] * 1e3 for n, x in j.items()}
 print(" ".join("%.2f" % r[t] if t in r else "-" for t in ["flock", "dlock", "etcdctl", "redis-py"]))
 PY
 }
 
 # --- X k /bin/true ----------------------------------------------------------
 
+# The tools in turn, one run each, so that the load's drift reaches all.
 args=()
 for t in $tools; do
-	args+=(-n "$t" "$(tool_cmd "$t" k /bin/true)")
+	args+=("$t=$(tool_cmd "$t" k /bin/true)")
 done
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/start.json" \
+/usr/bin/python3 "$bench/alternate.py" --runs "$runs" --json "$tmp/start.json" \
 	"${args[@]}" >/dev/null 2>>"$notes"
 # shellcheck disable=SC2046 # four words
-row "\`X k /bin/true\` median ($runs runs)" ms $(medians "$tmp/start.json")
+row "\`X k /bin/true\` median ($runs runs, in turn)" ms \
+	$(medians "$tmp/start.json")
 
 # --- 24 contenders at once ------------------------------------------------
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Start-up, A/B: `X k /bin/true` and a batch of K contenders running
 # /bin/true at once, for flock(1) and for each dlock binary given, in
-# ROUNDS rounds of hyperfine that take the binaries in turn (flock first,
-# then the binaries, in reverse order every other round). On a shared
-# 2-core machine the load drifts within a minute: a change is only worth
-# its figure if it wins in most rounds, against the flock of its round.
+# ROUNDS rounds. A round times `X k /bin/true` with alternate.py (one run
+# of each in turn), then the batches with hyperfine, flock first, then the
+# binaries, in reverse order every other round. On a shared 2-core
+# machine the load drifts within a minute: a change is only worth its
+# figure if it wins in most rounds, against the flock of its round.
 #   startup.sh DLOCK-BINARY...
 # Environment: ROUNDS (default 5), RUNS per figure and round (300),
 # BATCHES (20) and K (24) for the batch.
@@ -26,18 +27,18 @@ k=${K:-24}
 url="unix://$tmp/r.sock"
 
 for r in $(seq "$rounds"); do
-	one=(-n flock "flock $tmp/f /bin/true")
+	one=("flock=flock $tmp/f /bin/true")
 	batch=(-n flock "for i in \$(seq $k); do flock $tmp/b /bin/true & done; wait")
 	# Every other round takes the binaries in the reverse order.
 	order=$(seq $#)
 	[ $((r % 2)) = 0 ] && order=$(seq $# -1 1)
 	for i in $order; do
 		bin=${!i}
-		one+=(-n "$i" "$bin --url $url run k -- /bin/true")
+		one+=("$i=$bin --url $url run k -- /bin/true")
 		batch+=(-n "$i" "for i in \$(seq $k); do $bin --url $url run b -- /bin/true & done; wait")
 	done
-	hyperfine -N --warmup 20 --runs "$runs" --export-json "$tmp/one.$r" \
-		"${one[@]}" >/dev/null
+	/usr/bin/python3 "$(dirname "$0")/alternate.py" --runs "$runs" \
+		--json "$tmp/one.$r" "${one[@]}" >/dev/null
 	hyperfine --shell bash --warmup 2 --runs "$batches" \
 		--export-json "$tmp/batch.$r" "${batch[@]}" >/dev/null
 	uptime | sed 's/.*load average: //' >"$tmp/load.$r"
@@ -52,8 +53,11 @@ for fig, name in (("one", "X k /bin/true"), ("batch", k + " contenders")):
     print("\n%s, medians in ms (ratio to flock):" % name)
     ratios = {str(i): [] for i in range(1, len(bins) + 1)}
     for r in range(1, rounds + 1):
-        res = {x["command"]: x["median"] * 1e3
-               for x in json.load(open("%s/%s.%d" % (tmp, fig, r)))["results"]}
+        j = json.load(open("%s/%s.%d" % (tmp, fig, r)))
+        if "results" in j:	# hyperfine's
+            res = {x["command"]: x["median"] * 1e3 for x in j["results"]}
+        else:			# alternate.py's
+            res = {n: x["median"] * 1e3 for n, x in j.items()}
         f = res["flock"]
         cells = []
         for n in ratios:
