@@ -46,11 +46,11 @@ if cur == owner then
   redis.call('DEL', KEYS[6])
   return {1, tonumber(redis.call('GET', KEYS[2]))}
 end
-local n = prune(KEYS[7], KEYS[8])
+local n
+n, cur = prune(KEYS[7], KEYS[8], cur)
 if n > 0 and redis.call('ZSCORE', KEYS[7], owner) then
   return {1, tonumber(redis.call('HGET', KEYS[3], 'token'))}
 end
-cur = redis.call('GET', KEYS[1])
 local kind, klimit = 'x', 0
 if n > 0 then
   kind = redis.call('HGET', KEYS[8], 'kind') or 's'

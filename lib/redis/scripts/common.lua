@@ -36,14 +36,24 @@ local function extend(holders, kind, expiry)
     redis.call('PEXPIRE', kind, expiry)
   end
 end
--- Drops holders whose lease ran out; returns how many are left.
-local function prune(holders, kind)
-  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+-- Drops holders whose lease ran out; returns how many are left and, when
+-- it read the lock key or was given it, the key's value after that. A
+-- caller that has read the key passes cur (false: no key), which saves
+-- reading it again; an exclusive lock has no holders set, so counting
+-- first saves the removal too.
+local function prune(holders, kind, cur)
   local n = redis.call('ZCARD', holders)
-  if n == 0 and redis.call('GET', KEYS[1]) == MARK then
-    redis.call('DEL', KEYS[1], kind)
+  if n > 0 then
+    n = n - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
   end
-  return n
+  if n == 0 then
+    if cur == nil then cur = redis.call('GET', KEYS[1]) end
+    if cur == MARK then
+      redis.call('DEL', KEYS[1], kind)
+      cur = false
+    end
+  end
+  return n, cur
 end
 -- Queue entries are the waiter's mode ('x', 's' or 'l') and its owner
 -- token. Drops dead waiters at the head (with their wake-up lists and
