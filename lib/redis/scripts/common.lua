@@ -81,9 +81,9 @@ end
 -- a server that lost its data does not hand out tokens it gave before.
 -- Returns true when it had to start it.
 local function seed_fence(fence)
-  if redis.call('EXISTS', fence) == 1 then return false end
-  redis.call('SET', fence, t[1] .. string.format('%06d', tonumber(t[2])))
-  return true
+  return redis.call('SET', fence,
+                    t[1] .. string.format('%06d', tonumber(t[2])), 'NX')
+         ~= false
 end
 -- Hands the free lock to entry, the first live waiter, whose heartbeat
 -- runs out at dl, if it is exclusive and said on joining that it takes
