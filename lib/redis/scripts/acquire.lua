@@ -35,6 +35,7 @@
 -- failover promoted a replica, which may have missed the last increments)
 -- the counter first jumps by 2^32: a new epoch.
 
+local now = clock()
 local owner, mode = ARGV[1], ARGV[12]
 local limit = tonumber(ARGV[13])
 local window = tonumber(ARGV[8])

@@ -46,7 +46,7 @@ if mode == 'x' then
 end
 prune(KEYS[3], KEYS[4])
 if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[3], 'XX', ms(now + expiry), ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', ms(clock() + expiry), ARGV[1])
 record()
 redis.call('PEXPIRE', KEYS[2], expiry)
 extend(KEYS[3], KEYS[4], expiry)
