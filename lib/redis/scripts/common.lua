@@ -143,9 +143,12 @@ local function pass_on(queue, waiters, fence, window)
 end
 -- Finds how owner holds the lock when the caller does not know (mode '?',
 -- for "dlock renew" and "dlock release" given only a token): 'x' when the
--- plain key is its token, else 's' (any holder in the sorted set).
+-- plain key is its token, else 's' (any holder in the sorted set). Then
+-- the plain key's value, when it had to read it, so that the caller need
+-- not read it again.
 local function mode_of(mode, owner)
   if mode ~= '?' then return mode end
-  if redis.call('GET', KEYS[1]) == owner then return 'x' end
-  return 's'
+  local cur = redis.call('GET', KEYS[1])
+  if cur == owner then return 'x', cur end
+  return 's', cur
 end
