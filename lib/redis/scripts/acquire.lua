@@ -35,22 +35,28 @@
 -- failover promoted a replica, which may have missed the last increments)
 -- the counter first jumps by 2^32: a new epoch.
 
+local now = clock()
 local owner, mode = ARGV[1], ARGV[12]
 local limit = tonumber(ARGV[13])
 local window = tonumber(ARGV[8])
 local me = mode .. owner
-local cur = redis.call('GET', KEYS[1])
+-- Most often there is nothing of the lock yet but its fencing counter: no
+-- holder and no queue. One call finds that out in place of the reads
+-- below, and of the waiter entry's clean-up after taking the lock, each of
+-- which would have found nothing.
+local bare = redis.call('EXISTS', KEYS[1], KEYS[4], KEYS[5], KEYS[7]) == 0
+local cur = not bare and redis.call('GET', KEYS[1])
 if cur == owner then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
   redis.call('DEL', KEYS[6])
   return {1, tonumber(redis.call('GET', KEYS[2]))}
 end
-local n = prune(KEYS[7], KEYS[8])
+local n = 0
+if not bare then n, cur = prune(KEYS[7], KEYS[8], cur) end
 if n > 0 and redis.call('ZSCORE', KEYS[7], owner) then
   return {1, tonumber(redis.call('HGET', KEYS[3], 'token'))}
 end
-cur = redis.call('GET', KEYS[1])
 local kind, klimit = 'x', 0
 if n > 0 then
   kind = redis.call('HGET', KEYS[8], 'kind') or 's'
@@ -89,7 +95,8 @@ local function may_enter(room)
   end
   return false
 end
-local head, head_dl = live_head(KEYS[4], KEYS[5])
+local head, head_dl = false, 0
+if not bare then head, head_dl = live_head(KEYS[4], KEYS[5]) end
 local turn = ARGV[9] == 'grab' or not head or head == me
 if free and not turn and mode ~= 'x' then
   turn = may_enter(mode == 's' and math.huge or limit - n)
@@ -117,9 +124,11 @@ if free and turn then
              'since', ms(now), 'token', ms(fence), 'mode', label,
              'renews', ARGV[14])
   redis.call('PEXPIRE', KEYS[3], expiry)
-  if redis.call('HDEL', KEYS[5], owner) == 1 then
+  if not bare and redis.call('HDEL', KEYS[5], owner) == 1 then
     redis.call('LREM', KEYS[4], 1, me)
   end
+  -- Not left to bare: a user the ACL refuses DEL could take the lock but
+  -- never release it; this way its acquire fails, before its command runs.
   redis.call('DEL', KEYS[6], KEYS[9])
   -- Shared waiters enter together; free permits go to those next.
   if mode ~= 'x' then

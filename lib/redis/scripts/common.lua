@@ -21,12 +21,22 @@
 -- plain key holds MARK, so that single-key clients (redis-py, redsync) are
 -- kept out too.
 
--- Scripts that call TIME and then write must replicate their effects, not
+-- Scripts that call TIME and write must replicate their effects, not
 -- themselves (Redis before 5; a no-op since 7).
 pcall(redis.replicate_commands)
 local MARK = 'dlock:shared'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The server's clock in ms, read once and only when first needed:
+-- releasing or renewing an exclusive lock does without it. time is what
+-- TIME said, for the microseconds.
+local time, time_ms
+local function clock()
+  if not time then
+    time = redis.call('TIME')
+    time_ms = tonumber(time[1]) * 1000 +
+              math.floor(tonumber(time[2]) / 1000)
+  end
+  return time_ms
+end
 local function ms(x) return string.format('%d', x) end
 -- Keeps the marker and its companions alive as long as a holder.
 local function extend(holders, kind, expiry)
@@ -36,14 +46,24 @@ local function extend(holders, kind, expiry)
     redis.call('PEXPIRE', kind, expiry)
   end
 end
--- Drops holders whose lease ran out; returns how many are left.
-local function prune(holders, kind)
-  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+-- Drops holders whose lease ran out; returns how many are left and, when
+-- it read the lock key or was given it, the key's value after that. A
+-- caller that has read the key passes cur (false: no key), which saves
+-- reading it again; an exclusive lock has no holders set, so counting
+-- first saves the removal too.
+local function prune(holders, kind, cur)
   local n = redis.call('ZCARD', holders)
-  if n == 0 and redis.call('GET', KEYS[1]) == MARK then
-    redis.call('DEL', KEYS[1], kind)
+  if n > 0 then
+    n = n - redis.call('ZREMRANGEBYSCORE', holders, '-inf', clock())
   end
-  return n
+  if n == 0 then
+    if cur == nil then cur = redis.call('GET', KEYS[1]) end
+    if cur == MARK then
+      redis.call('DEL', KEYS[1], kind)
+      cur = false
+    end
+  end
+  return n, cur
 end
 -- Queue entries are the waiter's mode ('x', 's' or 'l') and its owner
 -- token. Drops dead waiters at the head (with their wake-up lists and
@@ -53,7 +73,7 @@ local function live_head(queue, waiters)
   local head = redis.call('LINDEX', queue, 0)
   while head do
     local dl = tonumber(redis.call('HGET', waiters, head:sub(2)))
-    if dl and dl > now then return head, dl end
+    if dl and dl > clock() then return head, dl end
     redis.call('LPOP', queue)
     redis.call('HDEL', waiters, head:sub(2))
     redis.call('DEL', KEYS[1] .. ':w:' .. head:sub(2),
@@ -71,9 +91,10 @@ end
 -- a server that lost its data does not hand out tokens it gave before.
 -- Returns true when it had to start it.
 local function seed_fence(fence)
-  if redis.call('EXISTS', fence) == 1 then return false end
-  redis.call('SET', fence, t[1] .. string.format('%06d', tonumber(t[2])))
-  return true
+  clock()
+  return redis.call('SET', fence,
+                    time[1] .. string.format('%06d', tonumber(time[2])),
+                    'NX') ~= false
 end
 -- Hands the free lock to entry, the first live waiter, whose heartbeat
 -- runs out at dl, if it is exclusive and said on joining that it takes
@@ -94,6 +115,7 @@ local function grant(entry, dl, queue, waiters, fence)
     return false
   end
   for i = 2, 7 do if not m[i] then return false end end
+  local now = clock()
   local px = dl - now + tonumber(m[3])
   seed_fence(fence)
   local token = redis.call('INCR', fence)
@@ -121,9 +143,12 @@ local function pass_on(queue, waiters, fence, window)
 end
 -- Finds how owner holds the lock when the caller does not know (mode '?',
 -- for "dlock renew" and "dlock release" given only a token): 'x' when the
--- plain key is its token, else 's' (any holder in the sorted set).
+-- plain key is its token, else 's' (any holder in the sorted set). Then
+-- the plain key's value, when it had to read it, so that the caller need
+-- not read it again.
 local function mode_of(mode, owner)
   if mode ~= '?' then return mode end
-  if redis.call('GET', KEYS[1]) == owner then return 'x' end
-  return 's'
+  local cur = redis.call('GET', KEYS[1])
+  if cur == owner then return 'x', cur end
+  return 's', cur
 end

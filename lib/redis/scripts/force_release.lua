@@ -14,7 +14,7 @@ local function evict(owner)
 end
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= MARK then evict(cur) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', clock())
 for _, o in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   evict(o)
 end

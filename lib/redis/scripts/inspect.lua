@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 --
 -- Reads everything "dlock status" shows, changing nothing (after
--- common.lua, for now and MARK).
+-- common.lua, for clock and MARK).
 --
 -- KEYS: lock, holders, kind, queue, waiters. No ARGV.
 -- Returns {server now (ms), plain key's value or false, its pttl, kind or
@@ -10,6 +10,7 @@
 -- left none), holders...} where each holder is {owner, lease end
 -- in server ms or -1 for the plain key's owner, {field, value, ...}}.
 
+local now = clock()
 local cur = redis.call('GET', KEYS[1])
 local pttl = redis.call('PTTL', KEYS[1])
 local kind = redis.call('HGET', KEYS[3], 'kind')

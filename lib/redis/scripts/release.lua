@@ -9,18 +9,18 @@
 -- free wakes it.
 
 local n
-local mode = mode_of(ARGV[3], ARGV[1])
+local mode, cur = mode_of(ARGV[3], ARGV[1])
 if mode == 'x' then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+  if (cur or redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
   redis.call('DEL', KEYS[1], KEYS[2])
   n = 0
 else
   if redis.call('ZREM', KEYS[5], ARGV[1]) == 0 then
-    prune(KEYS[5], KEYS[6])
+    prune(KEYS[5], KEYS[6], cur)
     return 0
   end
   redis.call('DEL', KEYS[2])
-  n = prune(KEYS[5], KEYS[6])
+  n = prune(KEYS[5], KEYS[6], cur)
 end
 if n == 0 then
   pass_on(KEYS[3], KEYS[4], KEYS[7], ARGV[2])

@@ -11,7 +11,7 @@
 -- (expired, deleted, or the server lost it), -1 when someone else holds
 -- it.
 
-local mode = mode_of(ARGV[3], ARGV[1])
+local mode, cur = mode_of(ARGV[3], ARGV[1])
 local expiry = tonumber(ARGV[2])
 local set_ttl = false
 if ARGV[3] == '?' then
@@ -34,7 +34,7 @@ local function record()
   end
 end
 if mode == 'x' then
-  local cur = redis.call('GET', KEYS[1])
+  cur = cur or redis.call('GET', KEYS[1])
   if cur == ARGV[1] then
     redis.call('PEXPIRE', KEYS[1], expiry)
     record()
@@ -44,9 +44,9 @@ if mode == 'x' then
   if cur then return -1 end
   return 0
 end
-prune(KEYS[3], KEYS[4])
+prune(KEYS[3], KEYS[4], cur)
 if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[3], 'XX', ms(now + expiry), ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', ms(clock() + expiry), ARGV[1])
 record()
 redis.call('PEXPIRE', KEYS[2], expiry)
 extend(KEYS[3], KEYS[4], expiry)
