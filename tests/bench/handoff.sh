@@ -33,9 +33,14 @@ chain() {
 	for i in $pids; do wait "$i"; done
 }
 
-for tool in flock dlock; do
-	: >"$tmp/$tool.log"
-	for _ in $(seq "$rounds"); do
+# The tools take turns round by round, which comes first alternating, so
+# that the load's drift reaches both alike.
+: >"$tmp/flock.log"
+: >"$tmp/dlock.log"
+for r in $(seq "$rounds"); do
+	order="flock dlock"
+	[ $((r % 2)) = 0 ] && order="dlock flock"
+	for tool in $order; do
 		: >"$tmp/round"
 		chain "$tool" "$tmp/round"
 		echo ROUND >>"$tmp/round"
