@@ -5,10 +5,10 @@
 # are installed: ratios mean something on a busy machine, absolute times
 # do not. Then the other benchmarks' own reports.
 #
-# Rows come from here, from handoff.sh, and from waiters.sh and idle.sh
-# when they exist: their lines that start with "|" are rows of the table
-# (figure | flock | dlock | ratio | etcdctl | redis-py); the rest of their
-# output is printed below it.
+# Rows come from here, from handoff.sh and idle.sh (their lines that start
+# with "|": figure | flock | dlock | ratio, without the etcdctl and
+# redis-py cells) and from the 1,000-waiter line of waiters.sh; the rest
+# of their output, waiters.sh's whole table too, is printed below it.
 set -u
 : "${DLOCK:?}"
 command -v hyperfine >/dev/null || {
@@ -159,39 +159,37 @@ peak_rss() {
 }
 row "peak RSS while holding" MB "$(peak_rss flock)" "$(peak_rss dlock)" - -
 
-# --- Handoff, and the idle waiters' requests: handoff.sh --------------------
+# --- Handoff, a batch, idle waiters' requests: handoff.sh -------------------
 
+# Its rows have no etcdctl or redis-py cell.
 "$bench/handoff.sh" 10 "$k" >"$tmp/handoff.out" 2>&1
-idle_row=	# the idle waiters' row, from handoff.sh until idle.sh exists
-[ -x "$bench/idle.sh" ] || idle_row=idle
-grep '^|' "$tmp/handoff.out" >>"$rows"
-# shellcheck disable=SC2086 # no word when empty
-python3 - "$tmp/handoff.out" $idle_row >>"$rows" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def num(pat):
-    m = re.search(pat, text)
-    return m.group(1) if m else None
-f = num(r"\(a\)[^\n]*\n\s*flock\s+median ([\d.]+) ms")
-d = num(r"\(a\)[^\n]*\n[^\n]*\n\s*dlock\s+median ([\d.]+) ms")
-if f and d:
-    print("| handoff, command end -> next command start (median) | %s ms | %s ms | %.2fx | - | - |" % (f, d, float(d) / float(f)))
-idle = re.search(r"\(c\) (\d+) idle waiters[^:]*: ([\d.]+) requests per waiter per second", text)
-if idle and len(sys.argv) > 2:
-    print("| idle waiter, client requests per second (%s waiters) | 0 /s | %s /s | - | - | - |" % idle.groups())
-PY
-cat "$tmp/handoff.out" >>"$notes"
+grep '^|' "$tmp/handoff.out" | sed 's/$/ - | - |/' >>"$rows"
+grep -v '^|' "$tmp/handoff.out" >>"$notes"
 
 # --- Idle waiters' requests per second, 1,000 waiters: their own scripts ---
 
-for extra in idle waiters; do
-	if [ -x "$bench/$extra.sh" ]; then
-		"$bench/$extra.sh" >"$tmp/$extra.out" 2>&1
-		grep '^|' "$tmp/$extra.out" >>"$rows"
-		grep -v '^|' "$tmp/$extra.out" >>"$notes"
-	fi
-done
-[ -x "$bench/waiters.sh" ] || echo "| 1,000 waiters on one lock: handoff p50/p99, Redis memory, FIFO held | - | not measured: tests/bench/waiters.sh is missing | - | - | - |" >>"$rows"
+"$bench/idle.sh" >"$tmp/idle.out" 2>&1
+grep '^|' "$tmp/idle.out" | sed 's/$/ - | - |/' >>"$rows"
+grep -v '^|' "$tmp/idle.out" >>"$notes"
+# waiters.sh's own table (10, 100, 1,000 waiters) goes below; its last
+# line, 1,000 waiters, is the row of this one.
+"$bench/waiters.sh" >"$tmp/waiters.out" 2>&1
+{
+	echo "Many waiters on one lock (tests/bench/waiters.sh):"
+	echo
+	cat "$tmp/waiters.out"
+	echo
+} >>"$notes"
+python3 - "$tmp/waiters.out" >>"$rows" <<'PY'
+import sys
+last = [l for l in open(sys.argv[1]) if l.startswith("| ") and l.split("|")[1].strip().isdigit()]
+if last:
+    n, p50, p99, work, mem, fifo = [c.strip() for c in last[-1].strip().strip("|").split("|")]
+    print("| %s waiters on one lock: handoff p50 / p99, release script (server), Redis memory, FIFO | - | %s / %s ms, %s us, %s MiB, %s | - | - | - |"
+          % (n, p50, p99, work, mem, fifo))
+else:
+    print("| waiters on one lock | - | not measured: see waiters.sh's output below | - | - | - |")
+PY
 
 echo "| figure | flock | dlock | ratio | etcdctl | redis-py |"
 echo "|---|---|---|---|---|---|"
