@@ -477,18 +477,25 @@ static int probe_init(struct probe *p, const char *prefix,
 	return redis_keys_init(&p->keys, prefix, p->name, p->owner, err);
 }
 
+/*
+ * The exclusive steps, then a shared acquire and release: a free
+ * exclusive lock's acquire asks no sorted-set command, which shared locks
+ * and any queue need.
+ */
 enum {
-	STEP_ACQUIRE, STEP_STATUS, STEP_RENEW, STEP_RELEASE, STEP_LEAVE, STEPS
+	STEP_ACQUIRE, STEP_STATUS, STEP_RENEW, STEP_RELEASE, STEP_LEAVE,
+	STEP_SHARED_ACQUIRE, STEP_SHARED_RELEASE, STEPS
 };
 
 static const char *const step_names[STEPS] = {
-	"acquire", "status", "renew", "release", "leave",
+	"acquire", "status", "renew", "release", "leave", "shared acquire",
+	"shared release",
 };
 
 /* Whether a script's reply says the step did what it should. */
 static bool step_reply_ok(int step, const redisReply *r)
 {
-	if (step == STEP_ACQUIRE)
+	if (step == STEP_ACQUIRE || step == STEP_SHARED_ACQUIRE)
 		return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 		       r->element[0]->type == REDIS_REPLY_INTEGER &&
 		       r->element[0]->integer == 1;
@@ -510,6 +517,7 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 		.meta = &p->meta,
 		.mode = DLOCK_EXCLUSIVE,
 	};
+	struct acquire_call shared = acquire;
 	const struct redis_keys *k = &p->keys;
 	int64_t deadline = now_ms() + d->cfg->connect_timeout_ms;
 
@@ -524,8 +532,14 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 	case STEP_RELEASE:
 		return call_release(d->conn, k, p->owner, 'x', deadline, r,
 				    err);
-	default:
+	case STEP_LEAVE:
 		return call_leave(d->conn, k, p->owner, 'x', deadline, r, err);
+	case STEP_SHARED_ACQUIRE:
+		shared.mode = DLOCK_SHARED;
+		return call_acquire(d->conn, k, &shared, deadline, r, err);
+	default:
+		return call_release(d->conn, k, p->owner, 's', deadline, r,
+				    err);
 	}
 }
 
@@ -728,7 +742,8 @@ static int check_scripts(struct doctor *d, const struct facts *f,
 	}
 	if (failed < 0)
 		add(d, DLOCK_DOCTOR_OK, "scripts",
-		    "acquire, status, renew, release and leave ran on %s%s", p.keys.lock,
+		    "acquire, status, renew, release, leave, shared "
+		    "acquire and release ran on %s%s", p.keys.lock,
 		    cleaned ? "; probe keys deleted" : "");
 	redis_keys_clear(&p.keys);
 	return 0;

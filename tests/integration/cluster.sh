@@ -278,7 +278,7 @@ for p in "$PORT_a" "$PORT_c"; do
 		"^warn  master: redis://127.0.0.1:$p: persistence: neither AOF"
 done
 like "doctor: the probe ran on the master of its slot" "$out" \
-	"^ok    scripts: acquire, status, renew, release and leave ran"
+	"^ok    scripts: acquire, status, renew, release, leave, shared acquire and release ran"
 
 # --- a malformed CLUSTER SLOTS is an error with a message ------------------------
 FAKE=$(dirname "$0")/../fake_redis.py

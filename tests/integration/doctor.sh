@@ -43,7 +43,7 @@ like "fit server: role" "$OUT" "^ok    role: primary, no replicas\$"
 like "fit server: AOF" "$OUT" "^ok    persistence: AOF is on\$"
 like "fit server: policy" "$OUT" "^ok    maxmemory-policy: noeviction\$"
 like "fit server: scripts on the prefix" "$OUT" \
-	"^ok    scripts: acquire, status, renew, release and leave ran on dlock:\\{dlock-doctor-[0-9a-f]{16}\\}; probe keys deleted\$"
+	"^ok    scripts: acquire, status, renew, release, leave, shared acquire and release ran on dlock:\\{dlock-doctor-[0-9a-f]{16}\\}; probe keys deleted\$"
 like "fit server: summary" "$(tail -n 1 <<<"$OUT")" "^dlock doctor: no problems\$"
 unlike "fit server: no warning" "$OUT" "^(warn|fail|note) "
 is "fit server: nothing on stderr" "" "$(cat "$TMP/good.err")"
@@ -122,11 +122,13 @@ rcli g acl setuser dl on '>dlpw' $rule >/dev/null
 rcli g acl setuser bob on '>bobpw' '~other:*' '+@all' >/dev/null
 # shellcheck disable=SC2086
 rcli g acl setuser nodel on '>nodelpw' $rule -del >/dev/null
+# shellcheck disable=SC2086
+rcli g acl setuser nozcard on '>nozcardpw' $rule -zcard >/dev/null
 
 DLOCK_PASSWORD=dlpw doctor acl doctor --url "$G" --user dl
 is "the manual's ACL rule passes: exit 0" 0 "$STATUS"
 like "... authenticated" "$OUT" "^ok    connect: authenticated as user 'dl'\$"
-like "... scripts ran" "$OUT" "^ok    scripts: acquire, status, renew, release and leave ran on dlock:"
+like "... scripts ran" "$OUT" "^ok    scripts: acquire, status, renew, release, leave, shared acquire and release ran on dlock:"
 like "... what INFO would tell is a note" "$OUT" "^note  persistence: unknown \\(NOPERM"
 is "... the probe left no keys" "" "$(probe_keys g)"
 
@@ -148,6 +150,13 @@ like "... the leftover fence counter is named" "$OUT" \
 left=$(probe_keys g | grep -c ':fence$')
 is "... and it is indeed left" 1 "$left"
 probe_keys g | xargs -r redis-cli -s "$TMP/g.sock" del >/dev/null
+
+DLOCK_PASSWORD=nozcardpw doctor nozcard doctor --url "$G" --user nozcard
+is "a user without ZCARD, which only shared locks and queues need: exit 1" \
+	1 "$STATUS"
+like "... the shared step is named" "$OUT" \
+	"^fail  scripts: user 'nozcard' may not run the shared (acquire|release) script on dlock:.*ACL rule in dlock\\(1\\)"
+is "... the probe left no keys" "" "$(probe_keys g)"
 
 # --- connection failures -------------------------------------------------------
 
