@@ -192,6 +192,9 @@ static pid_t fork_guard(struct dlock_child *c)
 #if !defined(GUARD_SHARES_MEMORY) && defined(__x86_64__)
 #define GUARD_SHARES_MEMORY 1
 #endif
+#ifndef GUARD_SHARES_MEMORY
+#define GUARD_SHARES_MEMORY 0
+#endif
 
 #if GUARD_SHARES_MEMORY
 #define GUARD_STACK_SIZE (16 * 1024)
