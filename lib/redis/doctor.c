@@ -515,14 +515,15 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 		.expiry_ms = PROBE_TTL_MS,
 		.ttl_ms = PROBE_TTL_MS,
 		.meta = &p->meta,
-		.mode = DLOCK_EXCLUSIVE,
+		.mode = step == STEP_SHARED_ACQUIRE ? DLOCK_SHARED :
+			DLOCK_EXCLUSIVE,
 	};
-	struct acquire_call shared = acquire;
 	const struct redis_keys *k = &p->keys;
 	int64_t deadline = now_ms() + d->cfg->connect_timeout_ms;
 
 	switch (step) {
 	case STEP_ACQUIRE:
+	case STEP_SHARED_ACQUIRE:
 		return call_acquire(d->conn, k, &acquire, deadline, r, err);
 	case STEP_STATUS:
 		return call_inspect(d->conn, k, deadline, r, err);
@@ -534,9 +535,6 @@ static int run_step(struct doctor *d, const struct probe *p, int step,
 				    err);
 	case STEP_LEAVE:
 		return call_leave(d->conn, k, p->owner, 'x', deadline, r, err);
-	case STEP_SHARED_ACQUIRE:
-		shared.mode = DLOCK_SHARED;
-		return call_acquire(d->conn, k, &shared, deadline, r, err);
 	default:
 		return call_release(d->conn, k, p->owner, 's', deadline, r,
 				    err);
